@@ -1,0 +1,448 @@
+"""Grids over a load knob and a temperature knob: run every cell and seed, return an xarray.Dataset."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import json
+import tempfile
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from lscape.config import LOAD_KNOBS, TEMPERATURE_KNOBS, MetricSettings, RunConfig
+from lscape.store import Store, config_key
+from lscape.tasks import pair_keys, pair_task, run_keys, run_task
+from lscape.validation import ParameterError, check_choice, check_int, check_list
+
+RUN_VARIABLES = (
+    "test_accuracy", "test_loss", "train_accuracy", "train_loss",
+    "hessian_eigenvalue", "hessian_trace", "hessian_trace_stderr",
+    "hessian_matvecs", "epochs", "steps", "best_epoch", "train_seconds",
+)
+RUN_FLAGS = ("stopped_early", "diverged")
+PAIR_VARIABLES = ("cka", "l2_distance")
+CURVE_VARIABLES = ("mc", "mc_loss", "t_star", "linear_mc")
+PROFILE_VARIABLES = ("curve_error", "curve_loss", "linear_error", "linear_loss")
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A load x temperature grid with several seeds per cell.
+
+    Parameters
+    ----------
+    load : str
+        Knob on the x axis: one of ``"width"``, ``"train_size"``, ``"label_noise"``.
+    load_values : sequence
+        Its values.
+    temperature : str
+        Knob on the y axis: one of ``"batch_size"``, ``"lr"``, ``"weight_decay"``.
+    temperature_values : sequence
+        Its values.
+    seeds : sequence of int
+        At least two, for CKA, L2 distance and mode connectivity.
+    base : RunConfig
+        Fixed settings of every run; the grid replaces the two knobs and the seed.
+    metrics : MetricSettings
+    name : str
+        Label used in file names (e.g. ``"fig2_standard"``).
+    """
+
+    load: str
+    load_values: tuple
+    temperature: str
+    temperature_values: tuple
+    seeds: tuple = (0, 1)
+    base: RunConfig = field(default_factory=RunConfig)
+    metrics: MetricSettings = field(default_factory=MetricSettings)
+    name: str = "grid"
+
+    def __post_init__(self):
+        func = "GridSpec()"
+        check_choice(self.load, "load", func, tuple(LOAD_KNOBS))
+        check_choice(self.temperature, "temperature", func, tuple(TEMPERATURE_KNOBS))
+        loads = check_list(self.load_values, "load_values", func, LOAD_KNOBS[self.load])
+        temps = check_list(self.temperature_values, "temperature_values", func, TEMPERATURE_KNOBS[self.temperature])
+        seeds = check_list(self.seeds, "seeds", func, lambda v, n, f: check_int(v, n, f, 0), min_length=2)
+        object.__setattr__(self, "load_values", tuple(sorted(loads)))
+        object.__setattr__(self, "temperature_values", tuple(sorted(temps)))
+        object.__setattr__(self, "seeds", tuple(seeds))
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """Seed pairs ``(a, b)`` with ``a < b`` in the order (0, 1), (0, 2), ..., (1, 2), ..."""
+        return list(itertools.combinations(self.seeds, 2))
+
+    def config(self, temperature_value, load_value, seed: int) -> RunConfig:
+        """Return the run configuration of one cell and seed."""
+        return self.base.with_values(
+            **{self.temperature: temperature_value, self.load: load_value, "seed": seed}
+        )
+
+    def cells(self) -> list[tuple]:
+        """Return ``(temperature_value, load_value)`` for every cell."""
+        return list(itertools.product(self.temperature_values, self.load_values))
+
+    def to_dict(self) -> dict:
+        """Return the spec as plain JSON-friendly data."""
+        return {
+            "name": self.name, "load": self.load, "load_values": list(self.load_values),
+            "temperature": self.temperature, "temperature_values": list(self.temperature_values),
+            "seeds": list(self.seeds), "base": asdict(self.base), "metrics": asdict(self.metrics),
+        }
+
+    def key(self) -> str:
+        """Return the key of the whole grid (for its netCDF file name)."""
+        return config_key(self.to_dict())
+
+
+def _check_against_data(spec: GridSpec) -> None:
+    """Reject batch sizes and training-set sizes the data cannot provide, before any training."""
+    from lscape.tasks import cached_dataset
+
+    sizes = {}
+    for train_size in ([spec.base.train_size] if spec.load != "train_size" else spec.load_values):
+        data = cached_dataset(spec.base.dataset, None, 0.0, spec.base.data_seed)
+        n_total = len(data.y_train)
+        if train_size is not None and train_size > n_total:
+            raise ParameterError(
+                f"The 'train_size' values of GridSpec() must be ints in [10, {n_total}] for the "
+                f"{spec.base.dataset!r} data set. Got {train_size} instead."
+            )
+        sizes[train_size] = n_total if train_size is None else train_size
+    smallest = min(sizes.values())
+    batch_sizes = spec.temperature_values if spec.temperature == "batch_size" else (spec.base.batch_size,)
+    for batch_size in batch_sizes:
+        if batch_size > smallest:
+            raise ParameterError(
+                f"The 'batch_size' values of GridSpec() must be ints in [1, {smallest}] (the number of "
+                f"training examples of {spec.base.dataset!r}; a larger batch is the same as a full batch). "
+                f"Got {batch_size} instead."
+            )
+
+
+def _make_executor(workers: int, threads: int) -> cf.Executor | None:
+    if workers <= 1:
+        return None
+    from lscape.tasks import init_worker
+
+    context = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=init_worker, initargs=(threads,)
+    )
+
+
+def run_grid(
+    spec: GridSpec,
+    results_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
+    threads: int = 1,
+    executor: cf.Executor | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> xr.Dataset:
+    """Train and measure every cell of ``spec``, reusing finished work from the store.
+
+    Each (cell, seed) run trains a model and measures test accuracy, training
+    loss, the Hessian top eigenvalue and trace. Each seed pair then gets CKA
+    and L2 distance, and the first ``spec.metrics.curve_pairs`` pairs a trained
+    Bezier curve (mode connectivity). Every record is stored under a key of
+    its full configuration, so a rerun or another notebook asking for the
+    same runs reads them instead of training again.
+
+    Parameters
+    ----------
+    spec : GridSpec
+    results_dir : path, optional
+        Store folder; default :func:`lscape.store.default_results_dir`.
+    workers : int, optional
+        Worker processes; default ``os.cpu_count()``. 1 runs in this process.
+    threads : int, default 1
+        Torch threads per worker (small models run fastest single-threaded).
+    executor : concurrent.futures.Executor, optional
+        Run tasks here instead, e.g. ``distributed.Client(...).get_executor()``
+        to spread a grid over a Dask cluster; ``workers`` is then ignored.
+    device : str, default "cpu"
+        Torch device of the workers (e.g. ``"cuda"``).
+    progress : bool, default True
+        Show a ``tqdm`` bar of finished cells with the estimated time left.
+
+    Returns
+    -------
+    xarray.Dataset
+        See :func:`assemble`; also written to
+        ``<results_dir>/grids/<name>-<key>.nc``.
+
+    Raises
+    ------
+    ParameterError
+        Before any training, if a batch size or training-set size does not
+        fit the data set.
+    """
+    from tqdm.auto import tqdm
+
+    store = Store(results_dir)
+    workers = check_int(os.cpu_count() or 1 if workers is None else workers, "workers", "run_grid()", 1)
+    threads = check_int(threads, "threads", "run_grid()", 1)
+    _check_against_data(spec)
+
+    run_jobs = {
+        (temp, load, seed): spec.config(temp, load, seed).key_dict()
+        for temp, load in spec.cells() for seed in spec.seeds
+    }
+    metrics = asdict(spec.metrics)
+    pending_pairs = {
+        (temp, load, index): (run_jobs[(temp, load, a)], run_jobs[(temp, load, b)], index < spec.metrics.curve_pairs)
+        for temp, load in spec.cells() for index, (a, b) in enumerate(spec.pairs)
+    }
+    # Finished work is skipped before any worker starts, so a complete grid reloads in seconds.
+    run_jobs = {job: c for job, c in run_jobs.items() if not _run_done(store, c, metrics)}
+    pending_pairs = {
+        job: p for job, p in pending_pairs.items() if not _pair_done(store, p[0], p[1], metrics, p[2])
+    }
+    remaining = {cell: 0 for cell in spec.cells()}
+    for job in list(run_jobs) + list(pending_pairs):
+        remaining[job[:2]] += 1
+
+    own_executor = executor is None
+    pool = None
+    if run_jobs or pending_pairs:
+        pool = _make_executor(workers, threads) if own_executor else executor
+    bar = tqdm(total=len(remaining), desc=f"{spec.name}: cells", unit="cell", disable=not progress)
+    bar.update(sum(1 for count in remaining.values() if count == 0))
+    started = time.perf_counter()
+
+    def finish(cell):
+        remaining[cell] -= 1
+        if remaining[cell] == 0:
+            bar.update(1)
+
+    try:
+        if pool is None:
+            from lscape.tasks import local_threads
+
+            with local_threads(threads):
+                for (temp, load, seed), config in run_jobs.items():
+                    run_task(str(store.root), config, metrics, device)
+                    finish((temp, load))
+                for (temp, load, index), (config_a, config_b, curve) in pending_pairs.items():
+                    pair_task(str(store.root), config_a, config_b, metrics, curve, device)
+                    finish((temp, load))
+        else:
+            _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish)
+    finally:
+        bar.close()
+        if own_executor and pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+    result = assemble(spec, store)
+    result.attrs["wall_seconds"] = time.perf_counter() - started
+    save_netcdf(result, store.root / "grids" / f"{spec.name}-{spec.key()}.nc")
+    return result
+
+
+def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish) -> None:
+    """Submit runs, then each pair as soon as both of its runs are stored."""
+    root = str(store.root)
+    futures = {pool.submit(run_task, root, config, metrics, device): ("run", job) for job, config in run_jobs.items()}
+    waiting = dict(pending_pairs)
+
+    def submit_ready_pairs():
+        for pair_job in list(waiting):
+            temp, load, _ = pair_job
+            config_a, config_b, curve = waiting[pair_job]
+            if any((temp, load, config["seed"]) in run_jobs for config in (config_a, config_b)):
+                continue
+            del waiting[pair_job]
+            future = pool.submit(pair_task, root, config_a, config_b, metrics, curve, device)
+            futures[future] = ("pair", pair_job)
+
+    run_jobs = dict(run_jobs)  # jobs still running; the caller's dict is left alone
+    submit_ready_pairs()
+    while futures:
+        finished, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
+        for future in finished:
+            kind, job = futures.pop(future)
+            future.result()  # re-raise a worker's error here
+            finish(job[:2])
+            if kind == "run":
+                del run_jobs[job]
+        submit_ready_pairs()
+
+
+def assemble(spec: GridSpec, store: Store | str | os.PathLike | None = None) -> xr.Dataset:
+    """Collect stored records of ``spec`` into an ``xarray.Dataset``; missing ones are NaN.
+
+    Dimensions are named after the knobs: ``(temperature, load, seed)`` for
+    per-run variables, ``(temperature, load, pair)`` for CKA, L2 distance and
+    mode connectivity, and ``(temperature, load, pair, t)`` for curve profiles.
+    ``pair`` labels are ``"a-b"`` seed pairs.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    metrics = asdict(spec.metrics)
+    temps, loads, seeds = spec.temperature_values, spec.load_values, spec.seeds
+    pairs = spec.pairs
+    t_values = np.asarray(spec.metrics.curve_t)
+    shape_run = (len(temps), len(loads), len(seeds))
+    shape_pair = (len(temps), len(loads), len(pairs))
+    run_data = {name: np.full(shape_run, np.nan) for name in RUN_VARIABLES + RUN_FLAGS}
+    pair_data = {name: np.full(shape_pair, np.nan) for name in PAIR_VARIABLES + CURVE_VARIABLES}
+    profile_data = {name: np.full(shape_pair + (len(t_values),), np.nan) for name in PROFILE_VARIABLES}
+    label_noise_applied = np.full((len(temps), len(loads)), np.nan)
+
+    for i, temp in enumerate(temps):
+        for j, load in enumerate(loads):
+            for k, seed in enumerate(seeds):
+                record = _read_run(store, spec.config(temp, load, seed).key_dict(), metrics)
+                for name in RUN_VARIABLES + RUN_FLAGS:
+                    if record and name in record and record[name] is not None:
+                        run_data[name][i, j, k] = float(record[name])
+                if record and "label_noise_applied" in record:
+                    label_noise_applied[i, j] = record["label_noise_applied"]
+            for k, (a, b) in enumerate(pairs):
+                config_a = spec.config(temp, load, a).key_dict()
+                config_b = spec.config(temp, load, b).key_dict()
+                record = _read_pair(store, config_a, config_b, metrics, k < spec.metrics.curve_pairs)
+                for name in PAIR_VARIABLES + CURVE_VARIABLES:
+                    if name in record and record[name] is not None:
+                        pair_data[name][i, j, k] = float(record[name])
+                for name in PROFILE_VARIABLES:
+                    if record.get(name) is not None:
+                        profile_data[name][i, j, k] = np.asarray(record[name], dtype=float)
+
+    dims_run = (spec.temperature, spec.load, "seed")
+    dims_pair = (spec.temperature, spec.load, "pair")
+    coords = {
+        spec.temperature: list(temps), spec.load: list(loads), "seed": list(seeds),
+        "pair": [f"{a}-{b}" for a, b in pairs], "t": t_values,
+    }
+    variables = {name: (dims_run, values) for name, values in run_data.items()}
+    variables.update({name: (dims_pair, values) for name, values in pair_data.items()})
+    variables.update({name: (dims_pair + ("t",), values) for name, values in profile_data.items()})
+    variables["label_noise_applied"] = ((spec.temperature, spec.load), label_noise_applied)
+    dataset = xr.Dataset(variables, coords=coords)
+    _annotate(dataset)
+
+    from lscape import __version__
+
+    dataset.attrs.update({
+        "title": f"lscape grid {spec.name}",
+        "load": spec.load,
+        "temperature": spec.temperature,
+        "settings": json.dumps(spec.to_dict(), sort_keys=True),
+        "grid_key": spec.key(),
+        "lscape_version": __version__,
+    })
+    return dataset
+
+
+def _run_done(store: Store, config: dict, metrics: dict) -> bool:
+    keys = run_keys(config, metrics)
+    return all(store.has(kind, keys[kind]) for kind in ("training", "evaluation", "hessian"))
+
+
+def _pair_done(store: Store, config_a: dict, config_b: dict, metrics: dict, curve: bool) -> bool:
+    keys = pair_keys(config_a, config_b, metrics)
+    return all(store.has(kind, keys[kind]) for kind in ("l2", "cka") + (("curve",) if curve else ()))
+
+
+def _read_run(store: Store, config: dict, metrics: dict) -> dict | None:
+    keys = run_keys(config, metrics)
+    training = store.read_json("training", keys["training"])
+    if training is None:
+        return None
+    record = dict(training)
+    for kind in ("evaluation", "hessian"):
+        part = store.read_json(kind, keys[kind])
+        if part:
+            record.update(part)
+    return record
+
+
+def _read_pair(store: Store, config_a: dict, config_b: dict, metrics: dict, curve: bool) -> dict:
+    keys = pair_keys(config_a, config_b, metrics)
+    record: dict = {}
+    kinds = ("cka", "l2") + (("curve",) if curve else ())
+    for kind in kinds:
+        part = store.read_json(kind, keys[kind])
+        if part:
+            record.update(part)
+    return record
+
+
+_DESCRIPTIONS = {
+    "test_accuracy": ("Test accuracy (eval mode, full test set)", "%"),
+    "test_loss": ("Test cross-entropy (eval mode)", "nats"),
+    "train_accuracy": ("Training accuracy on the (possibly noisy) training labels, eval mode", "%"),
+    "train_loss": ("Training cross-entropy without weight decay, eval mode, full training set", "nats"),
+    "hessian_eigenvalue": ("Top Hessian eigenvalue (power iteration) on a fixed training batch", "1"),
+    "hessian_trace": ("Hessian trace (Hutchinson, Rademacher probes) on a fixed training batch", "1"),
+    "hessian_trace_stderr": ("Standard error of the Hutchinson trace estimate", "1"),
+    "hessian_matvecs": ("Hessian-vector products used by eigenvalue and trace", "1"),
+    "epochs": ("Training epochs run", "1"),
+    "steps": ("Optimizer steps run", "1"),
+    "best_epoch": ("Epoch of the kept checkpoint (lowest training loss)", "1"),
+    "train_seconds": ("Wall time of training", "s"),
+    "stopped_early": ("1 if the plateau stopping rule fired before the epoch cap", "1"),
+    "diverged": ("1 if the training loss became NaN or infinite (not converged, NC)", "1"),
+    "cka": ("Linear CKA of the two models' outputs on perturbed training inputs", "1"),
+    "l2_distance": ("L2 distance between the two models' trainable parameters", "1"),
+    "mc": ("Mode connectivity on training 0-1 error: (e(0)+e(1))/2 - e(t*)", "%"),
+    "mc_loss": ("Mode connectivity on training loss", "nats"),
+    "t_star": ("t that maximises |(e(0)+e(1))/2 - e(t)|", "1"),
+    "linear_mc": ("Mode connectivity of the straight line (untrained baseline)", "%"),
+    "curve_error": ("Training 0-1 error along the trained Bezier curve", "%"),
+    "curve_loss": ("Training loss along the trained Bezier curve", "nats"),
+    "linear_error": ("Training 0-1 error along the straight line", "%"),
+    "linear_loss": ("Training loss along the straight line", "nats"),
+    "label_noise_applied": ("Exact fraction of training labels randomized", "1"),
+}
+
+
+def _annotate(dataset: xr.Dataset) -> None:
+    for name, (text, units) in _DESCRIPTIONS.items():
+        if name in dataset:
+            dataset[name].attrs.update({"long_name": text, "units": units})
+
+
+def save_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``dataset`` to a netCDF file atomically and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        dataset.to_netcdf(temporary, engine="netcdf4")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
+    """Read a grid written by :func:`run_grid` into memory."""
+    with xr.open_dataset(path) as dataset:
+        return dataset.load()
+
+
+def cell_means(dataset: xr.Dataset) -> xr.Dataset:
+    """Return the mean over seeds and pairs of every variable (NaN-skipping).
+
+    A cell counts as not converged when any of its runs diverged; its
+    ``diverged`` value is then 1.
+    """
+    means = dataset.mean(dim=[d for d in ("seed", "pair") if d in dataset.dims], skipna=True, keep_attrs=True)
+    if "diverged" in dataset:
+        means["diverged"] = dataset["diverged"].max("seed")
+    return means
+
+
+__all__ = ["GridSpec", "assemble", "cell_means", "load_netcdf", "run_grid", "save_netcdf"]

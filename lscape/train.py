@@ -1,0 +1,244 @@
+"""Training with SGD as in the paper: constant or decayed lr, a plateau stopping rule, best checkpoint."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from lscape.validation import check_bool, check_choice, check_float, check_int
+
+LR_SCHEDULES = ("constant", "step", "inverse_sqrt")
+
+
+class TrainingDivergedWarning(RuntimeWarning):
+    """Training produced a NaN or infinite loss; the run is recorded as not converged."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run.
+
+    Attributes
+    ----------
+    batch_size : int
+        Minibatch size B (a temperature knob).
+    lr : float
+        SGD learning rate eta (a temperature knob). Default 0.05.
+    momentum : float
+        SGD momentum; 0.9 as in the authors' code.
+    weight_decay : float
+        L2 coefficient passed to SGD (a temperature knob). Default 5e-4.
+    max_epochs : int
+        Epoch cap when the stopping rule does not fire.
+    min_steps : int
+        The cap is raised to ``ceil(min_steps / steps_per_epoch)`` epochs when
+        that is larger, so large batches (few steps per epoch) still reach
+        their steady stage.
+    stop_tol : float
+        The stopping rule fires when the epoch's mean training loss changes by
+        less than ``stop_tol`` for ``stop_patience`` consecutive epochs.
+    stop_patience : int
+        See ``stop_tol``.
+    lr_schedule : {"constant", "step", "inverse_sqrt"}
+        ``"step"`` multiplies lr by ``lr_decay_factor`` at ``lr_decay_at`` of the
+        epoch cap (learning-rate decay in the middle of training);
+        ``"inverse_sqrt"`` warms up linearly for ``warmup_steps`` then decays
+        as ``1/sqrt(step)``.
+    lr_decay_at : float
+        Fraction of the epoch cap at which the step schedule decays.
+    lr_decay_factor : float
+        Multiplier of the step schedule.
+    warmup_steps : int
+        Linear warmup steps of the inverse-square-root schedule.
+    seed : int
+        Seeds the initialisation (done by the caller) and the data order.
+    """
+
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    max_epochs: int = 150
+    min_steps: int = 0
+    stop_tol: float = 1e-4
+    stop_patience: int = 5
+    lr_schedule: str = "constant"
+    lr_decay_at: float = 0.5
+    lr_decay_factor: float = 0.1
+    warmup_steps: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        func = "TrainConfig()"
+        check_int(self.batch_size, "batch_size", func, 1)
+        check_float(self.lr, "lr", func, 0.0, None, closed="neither")
+        check_float(self.momentum, "momentum", func, 0.0, 1.0, closed="left")
+        check_float(self.weight_decay, "weight_decay", func, 0.0)
+        check_int(self.max_epochs, "max_epochs", func, 1)
+        check_int(self.min_steps, "min_steps", func, 0)
+        check_float(self.stop_tol, "stop_tol", func, 0.0)
+        check_int(self.stop_patience, "stop_patience", func, 1)
+        check_choice(self.lr_schedule, "lr_schedule", func, LR_SCHEDULES)
+        check_float(self.lr_decay_at, "lr_decay_at", func, 0.0, 1.0)
+        check_float(self.lr_decay_factor, "lr_decay_factor", func, 0.0, 1.0)
+        check_int(self.warmup_steps, "warmup_steps", func, 0)
+        check_int(self.seed, "seed", func, 0)
+
+    def epoch_cap(self, num_train: int) -> int:
+        """Return the number of epochs after which training stops at the latest."""
+        steps_per_epoch = math.ceil(num_train / self.batch_size)
+        return max(self.max_epochs, math.ceil(self.min_steps / steps_per_epoch))
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes
+    ----------
+    state_dict : dict
+        Parameters and buffers of the checkpoint with the lowest epoch training loss.
+    epoch_losses : list of float
+        Mean training loss of each epoch (train mode, weighted by batch size).
+    best_epoch : int
+        1-based epoch of the kept checkpoint (0 if no epoch finished).
+    epochs, steps : int
+        Epochs and optimizer steps run.
+    stopped_early : bool
+        True when the plateau rule fired before the cap.
+    diverged : bool
+        True when the loss became NaN or infinite; the run is "NC" (not converged).
+    seconds : float
+        Wall time of training.
+    evaluations : list
+        Return values of ``eval_fn``, one per epoch.
+    """
+
+    state_dict: dict
+    epoch_losses: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    epochs: int = 0
+    steps: int = 0
+    stopped_early: bool = False
+    diverged: bool = False
+    seconds: float = 0.0
+    evaluations: list = field(default_factory=list)
+
+
+def _lr_factor(config: TrainConfig, step: int, epoch: int, epoch_cap: int) -> float:
+    if config.lr_schedule == "step":
+        return config.lr_decay_factor if epoch >= config.lr_decay_at * epoch_cap else 1.0
+    if config.lr_schedule == "inverse_sqrt":
+        step = step + 1
+        warmup = max(config.warmup_steps, 1)
+        if step < warmup:
+            return step / warmup
+        return math.sqrt(warmup / step)
+    return 1.0
+
+
+def train(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    loss_fn: nn.Module | None = None,
+    progress: bool = False,
+    eval_fn=None,
+) -> TrainResult:
+    """Train ``model`` in place with minibatch SGD and keep the best checkpoint.
+
+    Minibatches are drawn without replacement from a permutation generated by
+    ``config.seed``, so the same seed and initial weights give the same run.
+    After training, ``model`` holds the checkpoint with the lowest epoch
+    training loss. A NaN or infinite loss stops training, sets ``diverged``
+    and is never raised.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network to train; its parameters' device is used for the data.
+    X : torch.Tensor
+        Training inputs, shape ``(n, *input_shape)``.
+    y : torch.Tensor
+        Training targets, shape ``(n,)`` for classification.
+    config : TrainConfig
+    loss_fn : torch.nn.Module, optional
+        Default cross-entropy (mean over the batch).
+    progress : bool
+        Show a ``tqdm`` bar over epochs.
+    eval_fn : callable, optional
+        Called as ``eval_fn(model, epoch)`` after every epoch (e.g. to record
+        test accuracy for early stopping); its return values are collected in
+        ``TrainResult.evaluations``.
+    """
+    from tqdm.auto import tqdm
+
+    check_bool(progress, "progress", "train()")
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    device = next(model.parameters()).device
+    X, y = X.to(device), y.to(device)
+    n = len(X)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    epoch_cap = config.epoch_cap(n)
+
+    result = TrainResult(state_dict=copy.deepcopy(model.state_dict()))
+    best_loss = math.inf
+    calm_epochs = 0
+    start = time.perf_counter()
+    bar = tqdm(range(1, epoch_cap + 1), desc="epochs", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        total, seen = 0.0, 0
+        order = torch.randperm(n, generator=generator).to(device)
+        for begin in range(0, n, config.batch_size):
+            index = order[begin : begin + config.batch_size]
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * _lr_factor(config, result.steps, epoch - 1, epoch_cap)
+            loss = loss_fn(model(X[index]), y[index])
+            if not torch.isfinite(loss):
+                result.diverged = True
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            result.steps += 1
+            total += loss.item() * len(index)
+            seen += len(index)
+        if result.diverged:
+            break
+
+        epoch_loss = total / seen
+        previous = result.epoch_losses[-1] if result.epoch_losses else None
+        result.epoch_losses.append(epoch_loss)
+        result.epochs = epoch
+        if eval_fn is not None:
+            result.evaluations.append(eval_fn(model, epoch))
+        if epoch_loss < best_loss:
+            best_loss = epoch_loss
+            result.best_epoch = epoch
+            result.state_dict = copy.deepcopy(model.state_dict())
+        bar.set_postfix(loss=f"{epoch_loss:.4f}")
+
+        calm_epochs = calm_epochs + 1 if previous is not None and abs(epoch_loss - previous) < config.stop_tol else 0
+        if calm_epochs >= config.stop_patience:
+            result.stopped_early = True
+            break
+
+    optimizer.zero_grad(set_to_none=True)
+    model.load_state_dict(result.state_dict)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def config_dict(config: TrainConfig) -> dict:
+    """Return the config as a plain dict (for hashing and provenance)."""
+    return asdict(config)
