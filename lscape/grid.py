@@ -236,7 +236,8 @@ def run_grid(
                     pair_task(str(store.root), config_a, config_b, metrics, curve, device)
                     finish((temp, load))
         else:
-            _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish)
+            max_in_flight = workers if own_executor else max(len(run_jobs) + len(pending_pairs), 1)
+            _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, max_in_flight)
     finally:
         bar.close()
         if own_executor and pool is not None:
@@ -248,24 +249,39 @@ def run_grid(
     return result
 
 
-def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish) -> None:
-    """Submit runs, then each pair as soon as both of its runs are stored."""
+def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, max_in_flight) -> None:
+    """Keep at most ``max_in_flight`` tasks submitted; a pair goes first once both runs are stored.
+
+    Cells are worked through in order, so finished cells accumulate steadily
+    and an interrupted grid leaves whole cells behind.
+    """
     root = str(store.root)
-    futures = {pool.submit(run_task, root, config, metrics, device): ("run", job) for job, config in run_jobs.items()}
+    queued_runs = list(run_jobs.items())
+    running_runs = set(run_jobs)  # runs not yet finished
     waiting = dict(pending_pairs)
+    futures: dict = {}
 
-    def submit_ready_pairs():
-        for pair_job in list(waiting):
+    def ready_pairs():
+        for pair_job, (config_a, config_b, curve) in list(waiting.items()):
             temp, load, _ = pair_job
-            config_a, config_b, curve = waiting[pair_job]
-            if any((temp, load, config["seed"]) in run_jobs for config in (config_a, config_b)):
-                continue
-            del waiting[pair_job]
-            future = pool.submit(pair_task, root, config_a, config_b, metrics, curve, device)
-            futures[future] = ("pair", pair_job)
+            if all((temp, load, config["seed"]) not in running_runs for config in (config_a, config_b)):
+                yield pair_job, config_a, config_b, curve
 
-    run_jobs = dict(run_jobs)  # jobs still running; the caller's dict is left alone
-    submit_ready_pairs()
+    def top_up():
+        while len(futures) < max_in_flight:
+            pair = next(ready_pairs(), None)
+            if pair is not None:
+                pair_job, config_a, config_b, curve = pair
+                del waiting[pair_job]
+                future = pool.submit(pair_task, root, config_a, config_b, metrics, curve, device)
+                futures[future] = ("pair", pair_job)
+            elif queued_runs:
+                job, config = queued_runs.pop(0)
+                futures[pool.submit(run_task, root, config, metrics, device)] = ("run", job)
+            else:
+                break
+
+    top_up()
     while futures:
         finished, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
         for future in finished:
@@ -273,74 +289,8 @@ def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish) 
             future.result()  # re-raise a worker's error here
             finish(job[:2])
             if kind == "run":
-                del run_jobs[job]
-        submit_ready_pairs()
-
-
-def assemble(spec: GridSpec, store: Store | str | os.PathLike | None = None) -> xr.Dataset:
-    """Collect stored records of ``spec`` into an ``xarray.Dataset``; missing ones are NaN.
-
-    Dimensions are named after the knobs: ``(temperature, load, seed)`` for
-    per-run variables, ``(temperature, load, pair)`` for CKA, L2 distance and
-    mode connectivity, and ``(temperature, load, pair, t)`` for curve profiles.
-    ``pair`` labels are ``"a-b"`` seed pairs.
-    """
-    store = store if isinstance(store, Store) else Store(store)
-    metrics = asdict(spec.metrics)
-    temps, loads, seeds = spec.temperature_values, spec.load_values, spec.seeds
-    pairs = spec.pairs
-    t_values = np.asarray(spec.metrics.curve_t)
-    shape_run = (len(temps), len(loads), len(seeds))
-    shape_pair = (len(temps), len(loads), len(pairs))
-    run_data = {name: np.full(shape_run, np.nan) for name in RUN_VARIABLES + RUN_FLAGS}
-    pair_data = {name: np.full(shape_pair, np.nan) for name in PAIR_VARIABLES + CURVE_VARIABLES}
-    profile_data = {name: np.full(shape_pair + (len(t_values),), np.nan) for name in PROFILE_VARIABLES}
-    label_noise_applied = np.full((len(temps), len(loads)), np.nan)
-
-    for i, temp in enumerate(temps):
-        for j, load in enumerate(loads):
-            for k, seed in enumerate(seeds):
-                record = _read_run(store, spec.config(temp, load, seed).key_dict(), metrics)
-                for name in RUN_VARIABLES + RUN_FLAGS:
-                    if record and name in record and record[name] is not None:
-                        run_data[name][i, j, k] = float(record[name])
-                if record and "label_noise_applied" in record:
-                    label_noise_applied[i, j] = record["label_noise_applied"]
-            for k, (a, b) in enumerate(pairs):
-                config_a = spec.config(temp, load, a).key_dict()
-                config_b = spec.config(temp, load, b).key_dict()
-                record = _read_pair(store, config_a, config_b, metrics, k < spec.metrics.curve_pairs)
-                for name in PAIR_VARIABLES + CURVE_VARIABLES:
-                    if name in record and record[name] is not None:
-                        pair_data[name][i, j, k] = float(record[name])
-                for name in PROFILE_VARIABLES:
-                    if record.get(name) is not None:
-                        profile_data[name][i, j, k] = np.asarray(record[name], dtype=float)
-
-    dims_run = (spec.temperature, spec.load, "seed")
-    dims_pair = (spec.temperature, spec.load, "pair")
-    coords = {
-        spec.temperature: list(temps), spec.load: list(loads), "seed": list(seeds),
-        "pair": [f"{a}-{b}" for a, b in pairs], "t": t_values,
-    }
-    variables = {name: (dims_run, values) for name, values in run_data.items()}
-    variables.update({name: (dims_pair, values) for name, values in pair_data.items()})
-    variables.update({name: (dims_pair + ("t",), values) for name, values in profile_data.items()})
-    variables["label_noise_applied"] = ((spec.temperature, spec.load), label_noise_applied)
-    dataset = xr.Dataset(variables, coords=coords)
-    _annotate(dataset)
-
-    from lscape import __version__
-
-    dataset.attrs.update({
-        "title": f"lscape grid {spec.name}",
-        "load": spec.load,
-        "temperature": spec.temperature,
-        "settings": json.dumps(spec.to_dict(), sort_keys=True),
-        "grid_key": spec.key(),
-        "lscape_version": __version__,
-    })
-    return dataset
+                running_runs.discard(job)
+        top_up()
 
 
 def _run_done(store: Store, config: dict, metrics: dict) -> bool:

@@ -233,8 +233,7 @@ def _power_iteration(operator: HessianOperator, k: int, max_iter: int, tol: floa
             candidate = torch.dot(Hv, v).item()
             v = Hv / (Hv.norm() + 1e-12)
             if value is not None and abs(value - candidate) / (abs(value) + 1e-6) < tol:
-                value = candidate
-                done = True
+                done = True  # PyHessian keeps the previous estimate here; so do we
                 break
             value = candidate
         converged = converged and done

@@ -1,0 +1,128 @@
+"""Helpers for the figure notebooks: parameter checking, presets and grid specs.
+
+Every figure notebook has one flat papermill ``parameters`` cell and passes
+those values to :func:`grid_spec`, which validates them (papermill's ``-p``
+passes lists as strings; YAML strings are parsed here) before any training.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+from lscape.config import LOAD_KNOBS, TEMPERATURE_KNOBS, MetricSettings, RunConfig
+from lscape.grid import GridSpec
+from lscape.validation import ParameterError, check_choice, check_int, check_list
+
+PRESETS = ("default", "ci")
+
+
+@dataclass(frozen=True)
+class FigureAxes:
+    """Which knobs a figure's grid varies and the notebook parameters that hold their values."""
+
+    load: str
+    load_parameter: str
+    temperature: str
+    temperature_parameter: str
+
+
+FIGURE_AXES = {
+    "fig2_standard": FigureAxes("width", "widths", "batch_size", "batch_sizes"),
+}
+
+# The CI preset: a 2 x 2 grid trained for a few epochs, so every notebook runs
+# end to end in well under a minute on two CPU cores. Its numbers show that
+# the code path works, not the paper's phenomena.
+CI_PRESET = {
+    "seeds": [0, 1],
+    "max_epochs": 3,
+    "min_steps": 0,
+    "curve_epochs": 2,
+    "cka_samples": 128,
+    "hessian_max_iter": 20,
+}
+CI_AXES = {"widths": [2, 8], "batch_sizes": [64, 512]}
+
+
+def resolve_preset(preset: str) -> str:
+    """Return the preset to use: ``$LSCAPE_PRESET`` when set, else ``preset``.
+
+    CI sets ``LSCAPE_PRESET=ci`` so that nbval runs every notebook at its
+    small setting without editing the notebooks.
+    """
+    chosen = os.environ.get("LSCAPE_PRESET") or preset
+    return check_choice(chosen, "preset", "grid_spec()", PRESETS)
+
+
+def _split_settings(figure: str, settings: dict) -> tuple[dict, dict, dict]:
+    run_fields = {f.name for f in fields(RunConfig)}
+    metric_fields = {f.name for f in fields(MetricSettings)}
+    run, metric, unknown = {}, {}, {}
+    for name, value in settings.items():
+        if name in run_fields:
+            run[name] = value
+        elif name in metric_fields:
+            metric[name] = value
+        else:
+            unknown[name] = value
+    if unknown:
+        raise ParameterError(
+            f"grid_spec() for {figure!r} got unknown parameter(s) {sorted(unknown)}. Known: "
+            f"{sorted(run_fields | metric_fields)}."
+        )
+    return run, metric, unknown
+
+
+def grid_spec(figure: str, preset: str = "default", seeds=(0, 1), **parameters) -> GridSpec:
+    """Build and validate the :class:`~lscape.grid.GridSpec` of a figure notebook.
+
+    Parameters
+    ----------
+    figure : str
+        Notebook name, e.g. ``"fig2_standard"``; it fixes which knobs are the
+        load and temperature axes (see :data:`FIGURE_AXES`).
+    preset : {"default", "ci"}
+        ``"ci"`` replaces the axes, seeds and training budgets with a tiny
+        setting for continuous integration. ``$LSCAPE_PRESET`` overrides.
+    seeds : list of int
+        At least two seeds.
+    **parameters
+        The notebook's parameters: the two axis lists (e.g. ``widths`` and
+        ``batch_sizes``) plus any :class:`~lscape.config.RunConfig` or
+        :class:`~lscape.config.MetricSettings` field. Lists may be YAML strings.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, the value and the accepted range.
+    """
+    check_choice(figure, "figure", "grid_spec()", tuple(FIGURE_AXES))
+    axes = FIGURE_AXES[figure]
+    preset = resolve_preset(preset)
+    func = f"the {figure} notebook"
+    for required in (axes.load_parameter, axes.temperature_parameter):
+        if required not in parameters:
+            raise ParameterError(f"{func}: the parameter {required!r} is missing.")
+    load_values = parameters.pop(axes.load_parameter)
+    temperature_values = parameters.pop(axes.temperature_parameter)
+    if preset == "ci":
+        load_values = CI_AXES.get(axes.load_parameter, list(check_list(load_values, axes.load_parameter, func, LOAD_KNOBS[axes.load]))[:2])
+        temperature_values = CI_AXES.get(axes.temperature_parameter, temperature_values)
+        seeds = CI_PRESET["seeds"]
+        parameters.update({k: v for k, v in CI_PRESET.items() if k != "seeds"})
+
+    load_values = check_list(load_values, axes.load_parameter, func, LOAD_KNOBS[axes.load])
+    temperature_values = check_list(
+        temperature_values, axes.temperature_parameter, func, TEMPERATURE_KNOBS[axes.temperature]
+    )
+    seeds = check_list(seeds, "seeds", func, lambda v, n, f: check_int(v, n, f, 0), min_length=2)
+    for name in ("curve_t",):
+        if name in parameters:
+            parameters[name] = tuple(check_list(parameters[name], name, func, lambda v, n, f: float(v), min_length=3))
+    run, metric, _ = _split_settings(figure, parameters)
+    return GridSpec(
+        load=axes.load, load_values=tuple(load_values),
+        temperature=axes.temperature, temperature_values=tuple(temperature_values),
+        seeds=tuple(seeds), base=RunConfig(**run), metrics=MetricSettings(**metric), name=figure,
+    )

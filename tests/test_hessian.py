@@ -1,0 +1,241 @@
+"""Hessian metrics against references that share none of their code.
+
+References: closed forms (least squares), dense float64 Hessians from
+torch.func.hessian, central finite differences, and the PyHessian package.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from lscape.metrics.hessian import HessianOperator, fixed_batch, hessian_eigenvalues, hessian_trace
+from lscape.validation import ParameterError
+
+
+def _dense_hessian(model, loss_fn, X, y):
+    """Dense float64 Hessian of the mean loss by torch.func.hessian (the reference)."""
+    model = copy.deepcopy(model).double().eval()
+    names = [n for n, p in model.named_parameters()]
+    shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    def loss_of(vector):
+        params, offset = {}, 0
+        for name, shape in zip(names, shapes):
+            size = int(np.prod(shape))
+            params[name] = vector[offset : offset + size].view(shape)
+            offset += size
+        return loss_fn(functional_call(model, params, (X.double(),)), y)
+
+    return torch.func.hessian(loss_of)(flat)
+
+
+def _small_mlp(seed=0, inputs=6, hidden=8, classes=3):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, classes))
+
+
+def _data(n=40, inputs=6, classes=3, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, inputs, generator=generator)
+    y = torch.randint(0, classes, (n,), generator=generator)
+    return X, y
+
+
+def test_hvp_matches_dense_float64_hessian():
+    model, (X, y) = _small_mlp(), _data()
+    loss_fn = nn.CrossEntropyLoss()
+    dense = _dense_hessian(model, loss_fn, X, y)
+    operator = HessianOperator(model, loss_fn, (X, y), dtype=torch.float64)
+    v = torch.randn(operator.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(operator.matvec(v), dense @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_hvp_matches_finite_differences():
+    model, (X, y) = _small_mlp(), _data()
+    model = model.double()
+    loss_fn = nn.CrossEntropyLoss()
+    operator = HessianOperator(model, loss_fn, (X.double(), y))
+    params = list(model.parameters())
+    v = torch.randn(operator.dim, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+
+    def gradient_at(shift):
+        shifted = copy.deepcopy(model)
+        offset = 0
+        with torch.no_grad():
+            for p in shifted.parameters():
+                p += shift[offset : offset + p.numel()].view_as(p)
+                offset += p.numel()
+        loss = loss_fn(shifted(X.double()), y)
+        return torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(shifted.parameters()))])
+
+    eps = 1e-5
+    finite = (gradient_at(eps * v) - gradient_at(-eps * v)) / (2 * eps)
+    assert len(params) == 4
+    assert torch.allclose(operator.matvec(v), finite, rtol=1e-6, atol=1e-8)
+
+
+def test_least_squares_closed_form():
+    """For L(w) = mean((Xw + b - y)^2) the Hessian is (2/n) [X 1]^T [X 1]."""
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 5, generator=generator, dtype=torch.float64)
+    y = torch.randn(64, generator=generator, dtype=torch.float64)
+    model = nn.Linear(5, 1).double()
+    loss_fn = lambda out, target: ((out.squeeze(1) - target) ** 2).mean()  # noqa: E731
+    design = torch.cat([X, torch.ones(64, 1, dtype=torch.float64)], 1)
+    exact = 2.0 / 64 * design.T @ design
+    spectrum = torch.linalg.eigvalsh(exact)
+    eig = hessian_eigenvalues(model, loss_fn, (X, y), k=2, max_iter=1000, tol=1e-10)
+    trace = hessian_trace(model, loss_fn, (X, y), max_iter=2000, tol=1e-12, seed=0)
+    assert eig.eigvals[0] == pytest.approx(spectrum[-1].item(), rel=1e-6)
+    assert eig.eigvals[1] == pytest.approx(spectrum[-2].item(), rel=1e-4)
+    assert trace.trace == pytest.approx(torch.trace(exact).item(), rel=0.05)  # 2,000 probes: ~1% std
+    assert abs(trace.trace - torch.trace(exact).item()) < 4 * trace.stderr
+
+
+def test_loader_equals_full_batch_unequal_batches():
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 4, generator=generator, dtype=torch.float64)
+    y = torch.randn(64, generator=generator, dtype=torch.float64)
+    model = nn.Linear(4, 1).double()
+    loss_fn = lambda out, target: ((out.squeeze(1) - target) ** 2).mean()  # noqa: E731
+    splits = [5, 20, 31, 8]
+    loader = list(zip(torch.split(X, splits), torch.split(y, splits)))
+    full = HessianOperator(model, loss_fn, (X, y))
+    split = HessianOperator(model, loss_fn, loader)
+    v = torch.randn(full.dim, dtype=torch.float64, generator=generator)
+    assert torch.allclose(full.matvec(v), split.matvec(v), rtol=1e-12, atol=1e-14)
+    top_full = hessian_eigenvalues(model, loss_fn, (X, y), tol=1e-8, max_iter=500).eigvals[0]
+    top_split = hessian_eigenvalues(model, loss_fn, loader, tol=1e-8, max_iter=500).eigvals[0]
+    assert top_split == pytest.approx(top_full, rel=1e-8)
+    trace_full = hessian_trace(model, loss_fn, (X, y), max_iter=20, seed=3).trace
+    trace_split = hessian_trace(model, loss_fn, loader, max_iter=20, seed=3).trace
+    assert trace_split == pytest.approx(trace_full, rel=1e-10)
+
+
+def _batchnorm_dropout_net():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7), nn.ReLU(), nn.Dropout(0.5), nn.Linear(7, 3))
+    net.train()
+    net(torch.randn(32, 5))  # give BatchNorm non-trivial running statistics
+    return net
+
+
+def test_eval_mode_bitwise_repeatable_and_buffers_unchanged():
+    net = _batchnorm_dropout_net()
+    X, y = _data(n=30, inputs=5)
+    buffers = {k: v.clone() for k, v in net.named_buffers()}
+    loss_fn = nn.CrossEntropyLoss()
+    result = hessian_eigenvalues(net, loss_fn, (X, y))
+    assert net.training  # mode restored
+    for name, value in net.named_buffers():
+        assert torch.equal(value, buffers[name]), name
+    net.eval()
+    operator = HessianOperator(net, loss_fn, (X, y))
+    v = torch.randn(operator.dim, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(operator.matvec(v), operator.matvec(v))
+    assert result.model_mode == "eval"
+
+
+def test_stale_gradients_do_not_leak():
+    model, (X, y) = _small_mlp(), _data()
+    loss_fn = nn.CrossEntropyLoss()
+    clean = hessian_eigenvalues(model, loss_fn, (X, y), seed=0).eigvals[0]
+    loss_fn(model(X), y).mul(100).backward()  # leave large .grad behind, as training does
+    stale = hessian_eigenvalues(model, loss_fn, (X, y), seed=0).eigvals[0]
+    assert stale == clean
+
+
+def test_unused_and_frozen_parameters():
+    class WithExtras(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = nn.Linear(4, 2)
+            self.unused = nn.Linear(4, 2)
+            self.frozen = nn.Linear(4, 4)
+            self.frozen.requires_grad_(False)
+
+        def forward(self, x):
+            return self.used(self.frozen(x))
+
+    torch.manual_seed(0)
+    model = WithExtras().double()
+    X, y = torch.randn(20, 4, dtype=torch.float64), torch.randint(0, 2, (20,))
+    loss_fn = nn.CrossEntropyLoss()
+    operator = HessianOperator(model, loss_fn, (X, y))
+    assert operator.dim == 2 * 10  # used + unused; frozen excluded
+    product = operator.matvec(torch.ones(operator.dim, dtype=torch.float64))
+    assert torch.count_nonzero(product[10:]) == 0  # the unused layer contributes nothing
+    reference = _dense_hessian(model.used, loss_fn, model.frozen(X).detach(), y)
+    assert torch.allclose(product[:10], reference @ torch.ones(10, dtype=torch.float64))
+
+
+def test_power_iteration_matches_dense_top_eigenvalue():
+    model, (X, y) = _small_mlp(seed=3), _data(seed=3)
+    loss_fn = nn.CrossEntropyLoss()
+    spectrum = torch.linalg.eigvalsh(_dense_hessian(model, loss_fn, X, y))
+    result = hessian_eigenvalues(model, loss_fn, (X, y), max_iter=1000, tol=1e-9, dtype=torch.float64)
+    top = spectrum[spectrum.abs().argmax()].item()
+    assert result.eigvals[0] == pytest.approx(top, rel=1e-5)
+    assert result.num_matvecs <= 1000
+    assert result.converged
+
+
+def test_agrees_with_pyhessian():
+    pyhessian = pytest.importorskip("pyhessian")
+    model, (X, y) = _small_mlp(seed=5), _data(n=200, seed=5)
+    loss_fn = nn.CrossEntropyLoss()
+    torch.manual_seed(0)
+    reference = pyhessian.hessian(copy.deepcopy(model), loss_fn, data=(X, y), cuda=False)
+    top_reference = reference.eigenvalues(maxIter=100, tol=1e-3)[0][0]
+    probes = np.array(reference.trace(maxIter=2000, tol=1e-9))
+    ours = hessian_eigenvalues(model, loss_fn, (X, y))
+    trace = hessian_trace(model, loss_fn, (X, y), max_iter=2000, tol=1e-9)
+    assert ours.eigvals[0] == pytest.approx(top_reference, rel=1e-2)
+    reference_stderr = probes.std(ddof=1) / np.sqrt(len(probes))
+    assert abs(trace.trace - probes.mean()) < 4 * np.hypot(trace.stderr, reference_stderr)
+
+
+def test_trace_stopping_rule_uses_absolute_mean():
+    """A negative-definite Hessian: PyHessian 0.1's rule stops after two probes; ours continues."""
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 6, generator=generator, dtype=torch.float64)
+    model = nn.Linear(6, 1, bias=False).double()
+    loss_fn = lambda out, target: -((out.squeeze(1) - target) ** 2).mean()  # noqa: E731
+    result = hessian_trace(model, loss_fn, (X, torch.zeros(64, dtype=torch.float64)), max_iter=100, tol=1e-3)
+    assert result.trace < 0
+    assert result.num_probes > 2
+
+
+def test_fixed_batch_is_seeded():
+    X, y = torch.arange(1000.0).view(-1, 1), torch.arange(1000)
+    first = fixed_batch(X, y, 200, seed=1)
+    again = fixed_batch(X, y, 200, seed=1)
+    assert first[0].shape == (200, 1)
+    assert torch.equal(first[1], again[1])
+    assert not torch.equal(first[1], fixed_batch(X, y, 200, seed=2)[1])
+
+
+@pytest.mark.parametrize(
+    "options, pattern",
+    [
+        ({"k": 0}, r"'k' parameter of hessian_eigenvalues\(\) must be an int in \[1, inf\)"),
+        ({"max_iter": 0}, r"'max_iter'"),
+        ({"tol": 0}, r"'tol' .* \(0, inf\)"),
+        ({"method": "arnoldi"}, r"'method' .* one of"),
+        ({"k": 10_000}, r"'k' .* \[1, 83\]"),
+    ],
+)
+def test_bad_arguments_messages(options, pattern):
+    model, (X, y) = _small_mlp(), _data()
+    with pytest.raises(ParameterError, match=pattern):
+        hessian_eigenvalues(model, nn.CrossEntropyLoss(), (X, y), **options)
+
+
+def test_bad_data_message():
+    with pytest.raises(ParameterError, match="'data' parameter"):
+        hessian_trace(_small_mlp(), nn.CrossEntropyLoss(), 42)
