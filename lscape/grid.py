@@ -293,6 +293,82 @@ def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, 
         top_up()
 
 
+def assemble(spec: GridSpec, store: Store | str | os.PathLike | None = None) -> xr.Dataset:
+    """Collect stored records of ``spec`` into an ``xarray.Dataset``; missing ones are NaN.
+
+    Dimensions are named after the knobs: ``(temperature, load, seed)`` for
+    per-run variables, ``(temperature, load, pair)`` for CKA, L2 distance and
+    mode connectivity, and ``(temperature, load, pair, t)`` for curve profiles.
+    ``pair`` labels are ``"a-b"`` seed pairs.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    metrics = asdict(spec.metrics)
+    temps, loads, seeds = spec.temperature_values, spec.load_values, spec.seeds
+    pairs = spec.pairs
+    t_values = np.asarray(spec.metrics.curve_t)
+    shape_run = (len(temps), len(loads), len(seeds))
+    shape_pair = (len(temps), len(loads), len(pairs))
+    run_data = {name: np.full(shape_run, np.nan) for name in RUN_VARIABLES + RUN_FLAGS}
+    pair_data = {name: np.full(shape_pair, np.nan) for name in PAIR_VARIABLES + CURVE_VARIABLES}
+    profile_data = {name: np.full(shape_pair + (len(t_values),), np.nan) for name in PROFILE_VARIABLES}
+    label_noise_applied = np.full((len(temps), len(loads)), np.nan)
+
+    for i, temp in enumerate(temps):
+        for j, load in enumerate(loads):
+            for k, seed in enumerate(seeds):
+                record = _read_run(store, spec.config(temp, load, seed).key_dict(), metrics)
+                for name in RUN_VARIABLES + RUN_FLAGS:
+                    if record and name in record and record[name] is not None:
+                        run_data[name][i, j, k] = float(record[name])
+                if record and "label_noise_applied" in record:
+                    label_noise_applied[i, j] = record["label_noise_applied"]
+            for k, (a, b) in enumerate(pairs):
+                config_a = spec.config(temp, load, a).key_dict()
+                config_b = spec.config(temp, load, b).key_dict()
+                record = _read_pair(store, config_a, config_b, metrics, k < spec.metrics.curve_pairs)
+                for name in PAIR_VARIABLES + CURVE_VARIABLES:
+                    if name in record and record[name] is not None:
+                        pair_data[name][i, j, k] = float(record[name])
+                for name in PROFILE_VARIABLES:
+                    if record.get(name) is not None:
+                        profile_data[name][i, j, k] = np.asarray(record[name], dtype=float)
+
+    dims_run = (spec.temperature, spec.load, "seed")
+    dims_pair = (spec.temperature, spec.load, "pair")
+    coords = {
+        spec.temperature: list(temps), spec.load: list(loads), "seed": list(seeds),
+        "pair": [f"{a}-{b}" for a, b in pairs], "t": t_values,
+    }
+    variables = {name: (dims_run, values) for name, values in run_data.items()}
+    variables.update({name: (dims_pair, values) for name, values in pair_data.items()})
+    variables.update({name: (dims_pair + ("t",), values) for name, values in profile_data.items()})
+    variables["label_noise_applied"] = ((spec.temperature, spec.load), label_noise_applied)
+    dataset = xr.Dataset(variables, coords=coords)
+    _annotate(dataset)
+
+    from lscape import __version__
+
+    dataset.attrs.update({
+        "title": f"lscape grid {spec.name}",
+        "load": spec.load,
+        "temperature": spec.temperature,
+        "settings": json.dumps(spec.to_dict(), sort_keys=True),
+        "grid_key": spec.key(),
+        "lscape_version": __version__,
+    })
+    return dataset
+
+
+def _run_done(store: Store, config: dict, metrics: dict) -> bool:
+    keys = run_keys(config, metrics)
+    return all(store.has(kind, keys[kind]) for kind in ("training", "evaluation", "hessian"))
+
+
+def _pair_done(store: Store, config_a: dict, config_b: dict, metrics: dict, curve: bool) -> bool:
+    keys = pair_keys(config_a, config_b, metrics)
+    return all(store.has(kind, keys[kind]) for kind in ("l2", "cka") + (("curve",) if curve else ()))
+
+
 def _run_done(store: Store, config: dict, metrics: dict) -> bool:
     keys = run_keys(config, metrics)
     return all(store.has(kind, keys[kind]) for kind in ("training", "evaluation", "hessian"))

@@ -36,9 +36,11 @@ class TrainConfig:
     max_epochs : int
         Epoch cap when the stopping rule does not fire.
     min_steps : int
-        The cap is raised to ``ceil(min_steps / steps_per_epoch)`` epochs when
-        that is larger, so large batches (few steps per epoch) still reach
-        their steady stage.
+        Optimizer steps that must pass before the plateau rule may fire; the
+        epoch cap is raised to ``ceil(min_steps / steps_per_epoch)`` when that
+        is larger. Large batches take few steps per epoch, and their loss can
+        sit on the initial plateau for several epochs; without this floor the
+        rule would stop them at chance level.
     stop_tol : float
         The stopping rule fires when the epoch's mean training loss changes by
         less than ``stop_tol`` for ``stop_patience`` consecutive epochs.
@@ -229,7 +231,7 @@ def train(
         bar.set_postfix(loss=f"{epoch_loss:.4f}")
 
         calm_epochs = calm_epochs + 1 if previous is not None and abs(epoch_loss - previous) < config.stop_tol else 0
-        if calm_epochs >= config.stop_patience:
+        if calm_epochs >= config.stop_patience and result.steps >= config.min_steps:
             result.stopped_early = True
             break
 

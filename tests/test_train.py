@@ -45,6 +45,14 @@ def test_cap_reached_without_plateau():
     assert result.steps == 3 * 8
 
 
+def test_min_steps_delays_stopping_rule():
+    X, y = _toy()  # 64 samples, batch 16: 4 steps per epoch
+    result = train(ConstantLoss(), X, y, TrainConfig(batch_size=16, max_epochs=50, stop_patience=5, min_steps=40))
+    assert result.stopped_early
+    assert result.epochs == 10
+    assert result.steps == 40
+
+
 def test_min_steps_raises_epoch_cap():
     config = TrainConfig(batch_size=1000, max_epochs=10, min_steps=100)
     assert config.epoch_cap(4000) == 25

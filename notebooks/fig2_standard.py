@@ -1,0 +1,127 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 2: the standard setting
+#
+# Yang et al. (2021) train ResNet18 on CIFAR-10 over a grid of **width** (the
+# load: model size relative to the data) and **batch size** (the temperature:
+# smaller batches mean noisier SGD), five seeds per cell, with a constant
+# learning rate and fixed weight decay. Seven measurements per cell then split
+# the grid into phases:
+#
+# - the training loss and the Hessian (top eigenvalue, trace) separate
+#   *locally sharp* cells (phases I, II: high loss, large curvature) from
+#   *locally flat* ones (III, IV);
+# - mode connectivity $mc = \tfrac12(e(0) + e(1)) - e(t^*)$ along a trained
+#   Bezier curve between two seeds separates *globally poorly connected*
+#   landscapes ($mc < 0$: a barrier; phases I, III) from *well connected* ones
+#   ($mc \approx 0$; IV, and II where $mc > 0$ because the endpoints are not
+#   trained to a minimum);
+# - CKA similarity of two seeds' outputs on mixup inputs splits phase IV into
+#   IV-A (dissimilar models) and IV-B (similar models, the best test accuracy).
+#
+# This notebook runs the same experiment on the embedded default data
+# (MNIST-1D, generated offline) with a small network, so it finishes in minutes
+# on a laptop CPU. Every parameter below can be changed with papermill, e.g.
+# `papermill notebooks/fig2_standard.ipynb out.ipynb -y "widths: [4, 16]"`.
+
+# %% tags=["parameters"]
+dataset = "mnist1d"  # embedded data set: "mnist1d" (4,000 train / 1,000 test) or "digits"
+model = "cnn1d"  # network: "cnn1d" (plain CNN, stages k/2k/4k/8k), "resnet18_1d", "resnet18", "cnn", "mlp"
+widths = [2, 4, 8, 16, 32]  # load axis: width k (channels of the first stage)
+batch_sizes = [16, 64, 256, 1024]  # temperature axis: SGD batch size (smaller = hotter)
+seeds = [0, 1]  # independent runs per cell (at least 2: CKA, L2 and mc compare seed pairs)
+lr = 0.05  # SGD learning rate, constant during training
+momentum = 0.9  # SGD momentum
+weight_decay = 5e-4  # L2 coefficient of SGD
+max_epochs = 25  # epoch cap when the plateau rule does not fire
+min_steps = 1000  # optimizer steps before the plateau rule may fire; raises the cap for large batches
+hessian_samples = 200  # size of the fixed training batch for the Hessian
+hessian_max_iter = 100  # max Hessian-vector products for the eigenvalue and for the trace
+hessian_tol = 1e-3  # relative tolerance of power iteration and Hutchinson
+cka_samples = 640  # number of mixup inputs for CKA
+cka_alpha = 16.0  # mixup coefficient ~ Beta(alpha, alpha)
+curve_epochs = 50  # epochs of Bezier-curve training for mode connectivity
+curve_lr = 0.01  # SGD learning rate of the curve
+results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
+device = "cpu"  # torch device, e.g. "cuda"
+workers = None  # worker processes; None: one per CPU core
+preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
+
+# %%
+import matplotlib.pyplot as plt
+
+from lscape import grid, notebook, phases, plots
+
+spec = notebook.grid_spec(
+    "fig2_standard", preset=preset, seeds=seeds,
+    widths=widths, batch_sizes=batch_sizes,
+    dataset=dataset, model=model, lr=lr, momentum=momentum, weight_decay=weight_decay,
+    max_epochs=max_epochs, min_steps=min_steps,
+    hessian_samples=hessian_samples, hessian_max_iter=hessian_max_iter, hessian_tol=hessian_tol,
+    cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, curve_lr=curve_lr,
+)
+print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.resolve_preset(preset)!r}")
+
+# %% [markdown]
+# ## Train and measure the grid
+#
+# Every (cell, seed) run and every seed pair is stored under a key of its full
+# configuration, so a second run of this notebook (or another notebook that
+# needs the same models) reads them back instead of training again.
+
+# %%
+results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+means = grid.cell_means(results)
+assert set(results.data_vars) >= {"test_accuracy", "train_loss", "hessian_eigenvalue", "hessian_trace",
+                                  "mc", "cka", "l2_distance"}
+results
+
+# %% [markdown]
+# ## The seven panels and the phase map
+#
+# Width grows to the right and batch size grows downward, so temperature grows
+# upward, as in the paper. Each cell is the mean over seeds (CKA and L2: over
+# seed pairs; mc: over the connected pairs). Hatched cells marked NC did not
+# converge (the training loss became NaN or infinite).
+
+# %%
+phase = phases.classify(results)
+figure = plots.plot_panels(results, phase=phase, title="Figure 2 on the embedded default data")
+plt.show()
+
+# %% [markdown]
+# The phase map comes from a simple rule (see `lscape.phases.classify`): a cell is
+# locally sharp when its training loss lies above the geometric middle of the
+# grid's range, poorly connected when $mc < -2$ points, and in IV-B when its
+# CKA is in the upper half of the phase-IV cells' range.
+
+# %%
+print(f"thresholds: {phase.attrs}")
+summary = means[["test_accuracy", "train_loss", "hessian_trace", "mc", "cka"]].to_dataframe()
+summary["stopped_early"] = results["stopped_early"].mean("seed").to_dataframe()["stopped_early"]
+summary["phase"] = phase.to_dataframe()["phase"]
+summary.round(3)
+
+# %% [markdown]
+# ## Individual curves behind the mode-connectivity panel
+#
+# Training error along the trained quadratic Bezier curve of each cell (solid)
+# and along the straight line between the same two models (dashed).
+
+# %%
+figure = plots.plot_curve_profiles(results)
+plt.show()
