@@ -35,7 +35,9 @@ book: notebooks
 # The whole test suite: unit tests, the notebooks under nbval at the CI
 # preset, and the book build.
 test: $(STAMP)
-	LSCAPE_PRESET=ci $(BIN)/python -m pytest tests --nbval-lax $(NOTEBOOKS) -p no:cacheprovider
+	results=$$(mktemp -d) && LSCAPE_PRESET=ci LSCAPE_RESULTS_DIR=$$results \
+		$(BIN)/python -m pytest tests --nbval-lax --nbval-current-env $(NOTEBOOKS) -p no:cacheprovider; \
+		status=$$?; rm -rf $$results; exit $$status
 
 # Unit tests only (no notebooks, no book).
 test-fast: $(STAMP)

@@ -369,16 +369,6 @@ def _pair_done(store: Store, config_a: dict, config_b: dict, metrics: dict, curv
     return all(store.has(kind, keys[kind]) for kind in ("l2", "cka") + (("curve",) if curve else ()))
 
 
-def _run_done(store: Store, config: dict, metrics: dict) -> bool:
-    keys = run_keys(config, metrics)
-    return all(store.has(kind, keys[kind]) for kind in ("training", "evaluation", "hessian"))
-
-
-def _pair_done(store: Store, config_a: dict, config_b: dict, metrics: dict, curve: bool) -> bool:
-    keys = pair_keys(config_a, config_b, metrics)
-    return all(store.has(kind, keys[kind]) for kind in ("l2", "cka") + (("curve",) if curve else ()))
-
-
 def _read_run(store: Store, config: dict, metrics: dict) -> dict | None:
     keys = run_keys(config, metrics)
     training = store.read_json("training", keys["training"])

@@ -9,6 +9,7 @@ Lens of the Hessian") does.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -211,12 +212,25 @@ def _check_common(func: str, max_iter, tol, seed) -> tuple[int, float, int]:
     )
 
 
-def _power_iteration(operator: HessianOperator, k: int, max_iter: int, tol: float, seed: int):
-    """Deflated power iteration with PyHessian's stopping rule.
+class HessianConvergenceWarning(RuntimeWarning):
+    """An iterative Hessian estimate stopped at ``max_iter`` before meeting ``tol``."""
 
-    For each of the ``k`` eigenpairs: start from a Gaussian vector, orthogonalise
-    against the eigenvectors found so far, and stop when the Rayleigh quotient
-    changes by less than ``tol`` relative to ``|previous| + 1e-6``.
+
+# Power iteration accepts an eigenvalue only when the residual ||H v - lambda v||
+# is below this fraction of |lambda|. A +/- pair of equal magnitude keeps the
+# Rayleigh quotient constant while v flips between two directions; the residual
+# stays of the order of |lambda| there, so the iteration does not stop on it.
+RESIDUAL_GUARD = 0.1
+
+
+def _power_iteration(operator, k: int, max_iter: int, tol: float, seed: int, shift: float = 0.0):
+    """Deflated power iteration with PyHessian's stopping rule and a residual guard.
+
+    For each of the ``k`` eigenpairs of ``H - shift * I``: start from a
+    Gaussian vector, orthogonalise against the eigenvectors found so far, and
+    stop when the Rayleigh quotient changes by less than ``tol`` relative to
+    ``|previous| + 1e-6`` (PyHessian's rule, keeping the previous estimate as
+    PyHessian does) and the residual is below ``RESIDUAL_GUARD * |lambda|``.
     """
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eigvals, eigvecs, converged = [], [], True
@@ -229,17 +243,50 @@ def _power_iteration(operator: HessianOperator, k: int, max_iter: int, tol: floa
             for u in eigvecs:
                 v = v - torch.dot(u, v) * u
             v = v / v.norm()
-            Hv = operator.matvec(v)
+            Hv = operator.matvec(v) - shift * v
             candidate = torch.dot(Hv, v).item()
-            v = Hv / (Hv.norm() + 1e-12)
-            if value is not None and abs(value - candidate) / (abs(value) + 1e-6) < tol:
+            residual = (Hv - candidate * v).norm().item()
+            v_next = Hv / (Hv.norm() + 1e-30)
+            stable = value is not None and abs(value - candidate) / (abs(value) + 1e-6) < tol
+            if stable and residual <= RESIDUAL_GUARD * abs(candidate):
                 done = True  # PyHessian keeps the previous estimate here; so do we
                 break
             value = candidate
+            v = v_next
         converged = converged and done
-        eigvals.append(value)
+        eigvals.append(value + shift)
         eigvecs.append(v)
     return np.array(eigvals), torch.stack(eigvecs, 1).cpu().numpy(), converged
+
+
+def _lanczos_eigsh(operator, k: int, max_iter: int, tol: float, seed: int):
+    """Largest algebraic eigenvalues by implicitly restarted Lanczos (ARPACK through scipy)."""
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
+    dtype = np.float64 if operator.dtype == torch.float64 else np.float32
+
+    def matvec(x):
+        vector = torch.from_numpy(np.ascontiguousarray(x, dtype=dtype).reshape(-1))
+        return operator.matvec(vector).cpu().numpy().astype(dtype)
+
+    linear = LinearOperator((operator.dim, operator.dim), matvec=matvec, dtype=dtype)
+    v0 = np.random.default_rng(seed).standard_normal(operator.dim).astype(dtype)
+    ncv = min(operator.dim, max(2 * k + 1, 20))
+    try:
+        values, vectors = eigsh(linear, k=k, which="LA", tol=tol, maxiter=max_iter, v0=v0, ncv=ncv)
+        converged = True
+    except ArpackNoConvergence as error:
+        values, vectors = error.eigenvalues, error.eigenvectors
+        converged = False
+    return values.astype(float), vectors, converged
+
+
+def _dense_eigenvalues(operator, k: int):
+    """Exact eigenvalues from the dense Hessian built column by column (small models only)."""
+    columns = [operator.matvec(e) for e in torch.eye(operator.dim, dtype=operator.dtype)]
+    dense = torch.stack(columns, 1).double()
+    values, vectors = torch.linalg.eigh(0.5 * (dense + dense.T))
+    return values.flip(0)[:k].numpy(), vectors.flip(1)[:, :k].numpy(), True
 
 
 def hessian_eigenvalues(
@@ -265,12 +312,18 @@ def hessian_eigenvalues(
         ``X`` of shape ``(n, *input_shape)``; several batches are averaged by size.
     k : int, default 1
         Number of eigenvalues.
-    method : {"power"}
-        ``"power"``: deflated power iteration as in PyHessian (it converges to
-        the eigenvalues of largest magnitude, which for trained networks are
-        the largest algebraic ones).
+    method : {"power", "lanczos", "dense"}
+        ``"power"``: PyHessian's deflated power iteration (same start, same
+        stopping rule), plus a residual check so that a +/- pair of equal
+        magnitude cannot stop it early; when the dominant eigenvalue is
+        negative it is run again on ``H - lambda I`` so the result is the
+        largest algebraic eigenvalue. ``"lanczos"``: implicitly restarted
+        Lanczos (``scipy.sparse.linalg.eigsh``, ``which="LA"``).
+        ``"dense"``: builds the full Hessian (``dim`` products), for
+        models with a few thousand parameters at most.
     max_iter : int, default 100
-        Maximum Hessian-vector products per eigenvalue.
+        Maximum Hessian-vector products per eigenvalue (power) or restarts
+        (lanczos).
     tol : float, default 1e-3
         Relative change of the eigenvalue estimate that stops the iteration.
     seed : int, default 0
@@ -289,7 +342,7 @@ def hessian_eigenvalues(
     """
     func = "hessian_eigenvalues()"
     max_iter, tol, seed = _check_common(func, max_iter, tol, seed)
-    check_choice(method, "method", func, ("power",))
+    check_choice(method, "method", func, ("power", "lanczos", "dense"))
     k = check_int(k, "k", func, 1)
     with eval_mode(model):
         operator = HessianOperator(model, loss_fn, data, dtype)
@@ -298,8 +351,26 @@ def hessian_eigenvalues(
                 f"The 'k' parameter of {func} must be an int in [1, {operator.dim}] "
                 f"(the number of trainable parameters). Got {k} instead."
             )
-        eigvals, eigvecs, converged = _power_iteration(operator, k, max_iter, tol, seed)
+        if method == "power":
+            eigvals, eigvecs, converged = _power_iteration(operator, k, max_iter, tol, seed)
+            if eigvals.max() < 0:
+                # The dominant eigenvalue is negative: H - lambda I is positive
+                # semidefinite and its top eigenpair is the largest algebraic one of H.
+                eigvals, eigvecs, converged = _power_iteration(operator, k, max_iter, tol, seed, eigvals.min())
+        elif method == "lanczos":
+            if k >= operator.dim:
+                eigvals, eigvecs, converged = _dense_eigenvalues(operator, k)
+            else:
+                eigvals, eigvecs, converged = _lanczos_eigsh(operator, k, max_iter, tol, seed)
+        else:
+            eigvals, eigvecs, converged = _dense_eigenvalues(operator, k)
         operator.release()
+    if not converged:
+        warnings.warn(
+            f"{func}: {method} did not reach tol={tol:g} within max_iter={max_iter}; the estimate may be "
+            "inaccurate. Raise max_iter, or use method='lanczos'.",
+            HessianConvergenceWarning, stacklevel=2,
+        )
     order = np.argsort(eigvals)[::-1]
     return EigenResult(
         eigvals=eigvals[order], eigvecs=eigvecs[:, order], num_matvecs=operator.num_matvecs,
@@ -312,6 +383,42 @@ def _rademacher(dim: int, generator: torch.Generator, dtype: torch.dtype) -> tor
     return (torch.randint(0, 2, (dim,), generator=generator) * 2 - 1).to(dtype)
 
 
+def _hutchinson(operator, max_iter: int, tol: float, generator: torch.Generator):
+    estimates: list[float] = []
+    previous_mean = None
+    converged = False
+    for _ in range(max_iter):
+        v = _rademacher(operator.dim, generator, operator.dtype).to(operator.device)
+        estimates.append(torch.dot(operator.matvec(v), v).item())
+        mean = float(np.mean(estimates))
+        if previous_mean is not None and abs(mean - previous_mean) / (abs(previous_mean) + 1e-6) < tol:
+            converged = True
+            break
+        previous_mean = mean
+    values = np.array(estimates)
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
+    return float(values.mean()), stderr, len(values), converged, list(values)
+
+
+def _hutch_plus_plus(operator, max_iter: int, generator: torch.Generator):
+    """Hutch++ (Meyer, Musco, Musco and Woodruff, 2021) with ``max_iter`` products in all.
+
+    A third of the products sketch the top range ``Q`` of ``H``, a third give
+    ``tr(Q^T H Q)`` exactly, and a third estimate the trace of the deflated
+    remainder with Rademacher probes. The standard error is that of the
+    remainder's probes.
+    """
+    block = max(max_iter // 3, 1)
+    probes = torch.stack([_rademacher(operator.dim, generator, operator.dtype) for _ in range(2 * block)], 1)
+    sketch, remainder = probes[:, :block].to(operator.device), probes[:, block:].to(operator.device)
+    Q, _ = torch.linalg.qr(torch.stack([operator.matvec(s) for s in sketch.T], 1))
+    top = sum(torch.dot(q, operator.matvec(q)).item() for q in Q.T)
+    deflated = remainder - Q @ (Q.T @ remainder)
+    samples = np.array([torch.dot(g, operator.matvec(g)).item() for g in deflated.T])
+    stderr = float(samples.std(ddof=1) / math.sqrt(len(samples))) if len(samples) > 1 else math.nan
+    return top + float(samples.mean()), stderr, 2 * block, True, [top + v for v in samples]
+
+
 def hessian_trace(
     model: nn.Module,
     loss_fn,
@@ -322,54 +429,160 @@ def hessian_trace(
     seed: int = 0,
     dtype: torch.dtype | None = None,
 ) -> TraceResult:
-    """Estimate ``tr(H)`` with Hutchinson's method and Rademacher probes.
-
-    The iteration stops when the running mean changes by less than ``tol``
-    relative to the absolute value of the previous running mean (plus 1e-6),
-    or after ``max_iter`` probes. PyHessian 0.1 divides by the signed mean,
-    which stops at once whenever the running estimate is negative.
+    """Estimate ``tr(H)`` of the mean loss with Rademacher probes.
 
     Parameters
     ----------
     model, loss_fn, data, dtype
         As in :func:`hessian_eigenvalues`.
-    method : {"hutchinson"}
+    method : {"hutchinson", "hutch++"}
+        ``"hutchinson"``: the mean of ``v^T H v``; it stops when the running
+        mean changes by less than ``tol`` relative to the absolute value of
+        the previous running mean (plus 1e-6), or after ``max_iter`` probes.
+        PyHessian 0.1 divides by the signed mean, which stops at once whenever
+        the running estimate is negative. ``"hutch++"``: Meyer et al.'s
+        variance-reduced estimator with a fixed budget of ``max_iter``
+        products (rounded down to a multiple of 3); ``tol`` is not used.
     max_iter : int, default 100
-        Maximum probes (one Hessian-vector product each).
+        Maximum Hessian-vector products.
     tol : float, default 1e-3
     seed : int, default 0
+        Seeds the probes.
 
     Returns
     -------
     TraceResult
-        ``trace`` is the mean of ``v^T H v`` over probes and ``stderr`` its
-        standard error.
+        ``trace`` and its standard error ``stderr``.
+
+    Raises
+    ------
+    ParameterError
+        If an argument is out of range (hutch++ needs ``max_iter >= 3``).
     """
     func = "hessian_trace()"
     max_iter, tol, seed = _check_common(func, max_iter, tol, seed)
-    check_choice(method, "method", func, ("hutchinson",))
+    check_choice(method, "method", func, ("hutchinson", "hutch++"))
+    if method == "hutch++":
+        max_iter = check_int(max_iter, "max_iter", func, 3)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     with eval_mode(model):
         operator = HessianOperator(model, loss_fn, data, dtype)
-        estimates: list[float] = []
-        previous_mean = None
-        converged = False
-        for _ in range(max_iter):
-            v = _rademacher(operator.dim, generator, operator.dtype).to(operator.device)
-            estimates.append(torch.dot(operator.matvec(v), v).item())
-            mean = float(np.mean(estimates))
-            if previous_mean is not None and abs(mean - previous_mean) / (abs(previous_mean) + 1e-6) < tol:
-                converged = True
-                break
-            previous_mean = mean
+        if method == "hutchinson":
+            trace, stderr, probes, converged, estimates = _hutchinson(operator, max_iter, tol, generator)
+        else:
+            trace, stderr, probes, converged, estimates = _hutch_plus_plus(operator, max_iter, generator)
         operator.release()
-    values = np.array(estimates)
-    stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     return TraceResult(
-        trace=float(values.mean()), stderr=stderr, num_matvecs=operator.num_matvecs,
-        num_probes=len(values), num_samples=operator.num_samples, method=method, seed=seed,
-        converged=converged, dtype=str(operator.dtype).replace("torch.", ""), estimates=list(values),
+        trace=trace, stderr=stderr, num_matvecs=operator.num_matvecs, num_probes=probes,
+        num_samples=operator.num_samples, method=method, seed=seed, converged=converged,
+        dtype=str(operator.dtype).replace("torch.", ""), estimates=estimates,
     )
+
+
+@dataclass
+class DensityResult:
+    """Spectral density of the Hessian by stochastic Lanczos quadrature.
+
+    Attributes
+    ----------
+    nodes : np.ndarray
+        Shape ``(num_runs, num_steps)``: Ritz values (real) of each run.
+    weights : np.ndarray
+        Same shape: squared first components of the tridiagonal matrix's
+        eigenvectors; each row sums to 1.
+    num_matvecs : int
+    """
+
+    nodes: np.ndarray
+    weights: np.ndarray
+    num_matvecs: int
+    num_samples: int
+    seed: int
+    model_mode: str = "eval"
+
+    def density(self, grid: np.ndarray, sigma: float | None = None) -> np.ndarray:
+        """Return the Gaussian-smoothed density on ``grid`` (integrates to about 1)."""
+        grid = np.asarray(grid, dtype=float)
+        if sigma is None:
+            spread = self.nodes.max() - self.nodes.min()
+            sigma = max(spread, 1e-12) * 1e-2
+        gaps = (grid[None, None, :] - self.nodes[:, :, None]) / sigma
+        kernel = np.exp(-0.5 * gaps**2) / (sigma * math.sqrt(2 * math.pi))
+        return (self.weights[:, :, None] * kernel).sum(axis=(0, 1)) / self.nodes.shape[0]
+
+
+def _lanczos_tridiagonal(operator, start: torch.Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``steps`` Lanczos steps with full reorthogonalisation; return (alpha, beta)."""
+    basis = [start / start.norm()]
+    alphas, betas = [], []
+    for j in range(steps):
+        w = operator.matvec(basis[j])
+        alpha = torch.dot(w, basis[j]).item()
+        alphas.append(alpha)
+        for u in basis:
+            w = w - torch.dot(w, u) * u
+        beta = w.norm().item()
+        if j == steps - 1 or beta < 1e-10:
+            break
+        betas.append(beta)
+        basis.append(w / beta)
+    return np.array(alphas), np.array(betas)
+
+
+def hessian_density(
+    model: nn.Module,
+    loss_fn,
+    data,
+    num_steps: int = 80,
+    num_runs: int = 1,
+    seed: int = 0,
+    dtype: torch.dtype | None = None,
+) -> DensityResult:
+    """Estimate the Hessian's eigenvalue density by stochastic Lanczos quadrature (SLQ).
+
+    Each run starts Lanczos from a Rademacher vector, builds the ``m x m``
+    tridiagonal matrix ``T`` and takes its eigenvalues (real, since ``T`` is
+    symmetric) as nodes and the squared first components of its eigenvectors
+    as weights (Ubaru, Chen and Saad, 2017; Ghorbani, Krishnan and Xiao, 2019).
+
+    Parameters
+    ----------
+    model, loss_fn, data, dtype
+        As in :func:`hessian_eigenvalues`.
+    num_steps : int, default 80
+        Lanczos steps per run (at most the number of parameters).
+    num_runs : int, default 1
+        Independent starting vectors averaged.
+    seed : int, default 0
+
+    Returns
+    -------
+    DensityResult
+    """
+    func = "hessian_density()"
+    num_steps = check_int(num_steps, "num_steps", func, 1)
+    num_runs = check_int(num_runs, "num_runs", func, 1)
+    seed = check_int(seed, "seed", func, 0)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    nodes, weights = [], []
+    with eval_mode(model):
+        operator = HessianOperator(model, loss_fn, data, dtype)
+        steps = min(num_steps, operator.dim)
+        for _ in range(num_runs):
+            start = _rademacher(operator.dim, generator, operator.dtype).to(operator.device)
+            alphas, betas = _lanczos_tridiagonal(operator, start, steps)
+            T = np.diag(alphas) + np.diag(betas[: len(alphas) - 1], 1) + np.diag(betas[: len(alphas) - 1], -1)
+            values, vectors = np.linalg.eigh(T)
+            node_row = np.full(steps, np.nan)
+            weight_row = np.zeros(steps)
+            node_row[: len(values)] = values
+            weight_row[: len(values)] = vectors[0] ** 2
+            nodes.append(node_row)
+            weights.append(weight_row)
+        operator.release()
+    nodes_array = np.array(nodes)
+    nodes_array = np.where(np.isnan(nodes_array), np.nanmean(nodes_array), nodes_array)  # padded, weight 0
+    return DensityResult(np.array(nodes_array), np.array(weights), operator.num_matvecs, operator.num_samples, seed)
 
 
 def fixed_batch(X: torch.Tensor, y: torch.Tensor, size: int = 200, seed: int = 0) -> Batch:
@@ -389,6 +602,9 @@ __all__: Sequence[str] = [
     "TraceResult",
     "eval_mode",
     "fixed_batch",
+    "DensityResult",
+    "HessianConvergenceWarning",
+    "hessian_density",
     "hessian_eigenvalues",
     "hessian_trace",
 ]
