@@ -286,9 +286,9 @@ def test_power_does_not_stop_on_plus_minus_pair():
     reference = pyhessian.hessian(copy.deepcopy(model), loss_fn, data=data, cuda=False)
     wrong = reference.eigenvalues(maxIter=100, tol=1e-3)[0][0]
     assert abs(wrong - 3.0) > 0.1  # the reference stops early on the oscillation
-    with pytest.warns(Warning):
-        result = hessian_eigenvalues(model, loss_fn, data, method="power", max_iter=100, tol=1e-3)
-    assert not result.converged or result.eigvals[0] == pytest.approx(3.0, rel=1e-2)
+    result = hessian_eigenvalues(model, loss_fn, data, method="power", max_iter=300, tol=1e-4)
+    assert result.eigvals[0] == pytest.approx(3.0, rel=1e-2)
+    assert result.num_matvecs > 2
     lanczos = hessian_eigenvalues(model, loss_fn, data, method="lanczos", tol=1e-10, max_iter=500)
     assert lanczos.eigvals[0] == pytest.approx(3.0, rel=1e-8)
 

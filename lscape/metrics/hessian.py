@@ -234,6 +234,7 @@ def _power_iteration(operator, k: int, max_iter: int, tol: float, seed: int, shi
     """
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eigvals, eigvecs, converged = [], [], True
+    radius = 0.0
     for _ in range(k):
         v = torch.randn(operator.dim, generator=generator, dtype=torch.float64).to(operator.dtype)
         v = v / v.norm()
@@ -244,6 +245,7 @@ def _power_iteration(operator, k: int, max_iter: int, tol: float, seed: int, shi
                 v = v - torch.dot(u, v) * u
             v = v / v.norm()
             Hv = operator.matvec(v) - shift * v
+            radius = max(radius, (Hv + shift * v).norm().item())
             candidate = torch.dot(Hv, v).item()
             residual = (Hv - candidate * v).norm().item()
             v_next = Hv / (Hv.norm() + 1e-30)
@@ -256,7 +258,7 @@ def _power_iteration(operator, k: int, max_iter: int, tol: float, seed: int, shi
         converged = converged and done
         eigvals.append(value + shift)
         eigvecs.append(v)
-    return np.array(eigvals), torch.stack(eigvecs, 1).cpu().numpy(), converged
+    return np.array(eigvals), torch.stack(eigvecs, 1).cpu().numpy(), converged, radius
 
 
 def _lanczos_eigsh(operator, k: int, max_iter: int, tol: float, seed: int):
@@ -315,9 +317,10 @@ def hessian_eigenvalues(
     method : {"power", "lanczos", "dense"}
         ``"power"``: PyHessian's deflated power iteration (same start, same
         stopping rule), plus a residual check so that a +/- pair of equal
-        magnitude cannot stop it early; when the dominant eigenvalue is
-        negative it is run again on ``H - lambda I`` so the result is the
-        largest algebraic eigenvalue. ``"lanczos"``: implicitly restarted
+        magnitude cannot stop it early. When it does not converge or finds a
+        negative eigenvalue it is run again on ``H + rho I`` (``rho`` the
+        estimated spectral radius), so the result is always the largest
+        algebraic eigenvalues, at the cost of more products. ``"lanczos"``: implicitly restarted
         Lanczos (``scipy.sparse.linalg.eigsh``, ``which="LA"``).
         ``"dense"``: builds the full Hessian (``dim`` products), for
         models with a few thousand parameters at most.
@@ -352,11 +355,17 @@ def hessian_eigenvalues(
                 f"(the number of trainable parameters). Got {k} instead."
             )
         if method == "power":
-            eigvals, eigvecs, converged = _power_iteration(operator, k, max_iter, tol, seed)
-            if eigvals.max() < 0:
-                # The dominant eigenvalue is negative: H - lambda I is positive
-                # semidefinite and its top eigenpair is the largest algebraic one of H.
-                eigvals, eigvecs, converged = _power_iteration(operator, k, max_iter, tol, seed, eigvals.min())
+            eigvals, eigvecs, converged, radius = _power_iteration(operator, k, max_iter, tol, seed)
+            if not converged or eigvals.min() < 0:
+                # Power iteration finds the eigenvalues of largest magnitude. A
+                # shift by minus the spectral radius (estimated by the largest
+                # ||H v|| seen) makes H + radius * I positive semidefinite, so its
+                # top eigenpairs are the largest algebraic ones of H. This also
+                # resolves a +/- pair of equal magnitude, on which plain power
+                # iteration cannot converge.
+                eigvals, eigvecs, converged, _ = _power_iteration(
+                    operator, k, max_iter, tol, seed, shift=-1.01 * radius
+                )
         elif method == "lanczos":
             if k >= operator.dim:
                 eigvals, eigvecs, converged = _dense_eigenvalues(operator, k)
