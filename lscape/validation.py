@@ -18,6 +18,11 @@ class ParameterError(ValueError):
     """
 
 
+def parameter_error(func: str, name: str, expected: str, value: Any, hint: str = "") -> ParameterError:
+    """Return a :class:`ParameterError` in the shared template (for checks the helpers below lack)."""
+    return _fail(func, name, expected, value, hint)
+
+
 def _fail(func: str, name: str, expected: str, value: Any, hint: str = "") -> ParameterError:
     message = f"The '{name}' parameter of {func} must be {expected}. Got {value!r} instead."
     if hint:
