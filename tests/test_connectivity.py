@@ -175,3 +175,50 @@ def test_architecture_mismatch_message():
     other = nn.Sequential(nn.Flatten(), nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3))
     with pytest.raises(ParameterError, match="same architecture"):
         BezierCurve(_mlp(0), other)
+
+
+def test_polychain_with_midpoint_bend_is_line():
+    a, b = _mlp(0), _mlp(1)
+    chain = BezierCurve(a, b, num_bends=1, kind="polychain")
+    params_a, params_b = dict(a.named_parameters()), dict(b.named_parameters())
+    for t in (0.0, 0.3, 0.5, 0.9, 1.0):
+        point = chain.parameters_at(t)
+        for name in params_a:
+            assert torch.allclose(point[name], (1 - t) * params_a[name] + t * params_b[name], atol=1e-6)
+
+
+def test_polychain_passes_through_bend():
+    a, b = _mlp(0), _mlp(1)
+    chain = BezierCurve(a, b, num_bends=2, kind="polychain")
+    with torch.no_grad():
+        for bend in chain.bends:
+            bend.add_(1.0)
+    first = chain.parameters_at(1 / 3)
+    for index, name in enumerate(chain.names):
+        assert torch.allclose(first[name], chain.control_point(1, index))
+
+
+def test_cubic_bezier_trains_and_scores():
+    X, y = _data()
+    a, b = _train(_mlp(0), X, y), _train(_mlp(1), X, y)
+    result = mode_connectivity(a, b, X, y, num_bends=2, epochs=3, batch_size=32, t=np.linspace(0, 1, 9))
+    assert result.profile.error.shape == (9,)
+    assert 0.0 < result.t_star < 1.0
+
+
+def test_pairs_average_and_spread():
+    from lscape.metrics.connectivity import mode_connectivity_pairs
+
+    X, y = _data()
+    models = [_train(_mlp(seed), X, y, epochs=10) for seed in (0, 1, 2)]
+    result = mode_connectivity_pairs(models, X, y, epochs=0)
+    assert result.pairs == [(0, 1), (0, 2), (1, 2)]
+    assert result.mc == pytest.approx(np.mean([r.mc for r in result.results]))
+    assert np.isfinite(result.mc_std)
+    with pytest.raises(ParameterError, match=r"'pairs' parameter .* distinct indices in \[0, 2\]\. Got \(0, 0\)"):
+        mode_connectivity_pairs(models, X, y, pairs=[(0, 0)], epochs=0)
+
+
+def test_bad_kind_message():
+    with pytest.raises(ParameterError, match=r"'kind' parameter of BezierCurve\(\) must be one of \{'bezier', 'polychain'\}"):
+        BezierCurve(_mlp(0), _mlp(1), kind="spline")

@@ -331,3 +331,41 @@ def test_slq_weights_and_moments():
     assert first_moment == pytest.approx(spectrum.mean(), abs=0.25)
     grid = np.linspace(-2, 5, 2001)
     assert np.trapezoid(result.density(grid, sigma=0.05), grid) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_func_backend_matches_autograd():
+    from lscape.metrics.hessian import FuncHessianOperator
+
+    net = _batchnorm_dropout_net().double().eval()
+    X, y = _data(n=30, inputs=5)
+    loss_fn = nn.CrossEntropyLoss()
+    splits = [10, 20]
+    loader = list(zip(torch.split(X.double(), splits), torch.split(y, splits)))
+    reference = HessianOperator(net, loss_fn, loader)
+    func = FuncHessianOperator(net, loss_fn, loader)
+    block = torch.randn(reference.dim, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(func.matmat(block), reference.matmat(block), rtol=1e-10, atol=1e-12)
+    assert func.num_matvecs == 4
+    assert torch.allclose(func.matvec(block[:, 0]), reference.matvec(block[:, 0]), rtol=1e-10, atol=1e-12)
+
+
+def test_func_backend_in_estimators():
+    model, (X, y) = _small_mlp(seed=1), _data(seed=1)
+    loss_fn = nn.CrossEntropyLoss()
+    first = hessian_trace(model, loss_fn, (X, y), method="hutch++", max_iter=30, seed=2, dtype=torch.float64)
+    second = hessian_trace(model, loss_fn, (X, y), method="hutch++", max_iter=30, seed=2, dtype=torch.float64,
+                           backend="func")
+    assert second.trace == pytest.approx(first.trace, rel=1e-9)
+
+
+def test_density_plot_draws():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lscape.metrics.hessian import hessian_density
+
+    model, loss_fn, data = _quadratic([1.0, 2.0, 3.0, 10.0], seed=0)
+    result = hessian_density(model, loss_fn, data, num_steps=4)
+    ax = result.plot()
+    assert ax.get_yscale() == "log"
+    assert len(ax.lines) == 1

@@ -174,3 +174,42 @@ def test_noisy_inputs_magnitude():
 def test_mixup_bad_alpha_message():
     with pytest.raises(ParameterError, match=r"'alpha' parameter of mixup_inputs\(\) must be a real number in \(0, inf\)"):
         mixup_inputs(torch.zeros(4, 2), alpha=0.0)
+
+
+def test_feature_and_gram_routes_agree():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4)) + 3.0  # off-centre on purpose
+    Y = X @ rng.normal(size=(4, 3)) + rng.normal(size=(300, 3))
+    assert cka(X, Y) == pytest.approx(cka(X @ X.T, Y @ Y.T, gram=True), rel=1e-10)
+    assert cka(X, Y) == pytest.approx(_paper_cka(X, Y), rel=1e-10)
+
+
+def test_constant_representation_feature_route_nan():
+    rng = np.random.default_rng(0)
+    with pytest.warns(ConstantRepresentationWarning):
+        assert np.isnan(cka(rng.normal(size=(200, 3)), np.ones((200, 2))))
+
+
+def test_named_layer_representations():
+    from lscape.metrics.similarity import representations
+
+    model = _mlp(0)
+    inputs = torch.randn(50, 4)
+    hidden = representations(model, inputs, layer="1")
+    assert hidden.shape == (50, 9)
+    assert torch.allclose(hidden, torch.relu(model[0](inputs)).double())
+    assert model_cka(model, copy.deepcopy(model), inputs, layer="0") == pytest.approx(1.0)
+
+
+def test_unknown_layer_message():
+    from lscape.metrics.similarity import representations
+
+    with pytest.raises(ParameterError, match=r"'layer' parameter of representations\(\) must name a submodule.*Got 'fc9'"):
+        representations(_mlp(0), torch.randn(5, 4), layer="fc9")
+
+
+def test_same_inputs_for_both_models():
+    """CKA with a copy differs from 1 only if the models saw different inputs."""
+    model = _mlp(3)
+    inputs = mixup_inputs(torch.randn(100, 4), num_samples=64, seed=1)
+    assert model_cka(model, copy.deepcopy(model), inputs) == pytest.approx(1.0, abs=1e-12)

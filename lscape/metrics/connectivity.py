@@ -20,9 +20,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from lscape.validation import ParameterError, check_bool, check_float, check_int
+from lscape.validation import ParameterError, check_bool, check_choice, check_float, check_int
 
 DEFAULT_T = (0.0, 0.25, 0.5, 0.75, 1.0)
+CURVE_KINDS = ("bezier", "polychain")
 
 
 def _trainable_names(model: nn.Module) -> list[str]:
@@ -30,7 +31,7 @@ def _trainable_names(model: nn.Module) -> list[str]:
 
 
 class BezierCurve(nn.Module):
-    """A Bezier curve in the parameter space of one architecture.
+    """A curve in the parameter space of one architecture: Bezier or polygonal chain.
 
     Parameters
     ----------
@@ -39,7 +40,10 @@ class BezierCurve(nn.Module):
         never modified.
     num_bends : int, default 1
         Trainable control points between the endpoints (1 gives the quadratic
-        curve of the paper, "three bends" counting the endpoints).
+        curve of the paper, "three bends" counting the endpoints; 0 is the
+        straight line).
+    kind : {"bezier", "polychain"}
+        Bezier curve, or the polygonal chain through the control points.
 
     Notes
     -----
@@ -49,10 +53,11 @@ class BezierCurve(nn.Module):
     the curve. The endpoints are stored as buffers, so no optimiser sees them.
     """
 
-    def __init__(self, model_a: nn.Module, model_b: nn.Module, num_bends: int = 1):
+    def __init__(self, model_a: nn.Module, model_b: nn.Module, num_bends: int = 1, kind: str = "bezier"):
         super().__init__()
         func = "BezierCurve()"
         num_bends = check_int(num_bends, "num_bends", func, 0)
+        self.kind = check_choice(kind, "kind", func, CURVE_KINDS)
         names_a = [n for n, _ in model_a.named_parameters()]
         names_b = [n for n, _ in model_b.named_parameters()]
         shapes_a = [p.shape for p in model_a.parameters()]
@@ -96,9 +101,21 @@ class BezierCurve(nn.Module):
         return self.bends[(j - 1) * len(self.names) + index]
 
     def coefficients(self, t: float) -> list[float]:
-        """Return the Bernstein weights ``C(n, j) (1 - t)^(n - j) t^j`` for j = 0..n."""
+        """Return the weights of control points 0..n at ``t``.
+
+        Bezier: the Bernstein weights ``C(n, j) (1 - t)^(n - j) t^j``.
+        Polygonal chain: control point j sits at ``t = j / n`` and the curve
+        is linear between neighbouring points.
+        """
         n = self.order
-        return [math.comb(n, j) * (1 - t) ** (n - j) * t**j for j in range(n + 1)]
+        if self.kind == "bezier":
+            return [math.comb(n, j) * (1 - t) ** (n - j) * t**j for j in range(n + 1)]
+        segment = min(int(t * n), n - 1)
+        local = t * n - segment
+        weights = [0.0] * (n + 1)
+        weights[segment] = 1.0 - local
+        weights[segment + 1] = local
+        return weights
 
     def parameters_at(self, t: float) -> dict[str, torch.Tensor]:
         """Return ``gamma(t)`` as a name-to-tensor dict usable by ``functional_call``."""
@@ -138,6 +155,7 @@ def fit_curve(
     X: torch.Tensor,
     y: torch.Tensor,
     num_bends: int = 1,
+    kind: str = "bezier",
     epochs: int = 50,
     batch_size: int = 128,
     lr: float = 0.01,
@@ -164,6 +182,7 @@ def fit_curve(
     y : torch.Tensor
         Targets, shape ``(n,)``.
     num_bends : int, default 1
+    kind : {"bezier", "polychain"}
     epochs : int, default 50
     batch_size : int, default 128
     lr, momentum, weight_decay : float
@@ -189,7 +208,7 @@ def fit_curve(
     loss_fn = loss_fn or nn.CrossEntropyLoss()
 
     device = next(model_a.parameters()).device
-    curve = BezierCurve(model_a, model_b, num_bends).to(device)
+    curve = BezierCurve(model_a, model_b, num_bends, kind).to(device)
     X, y = X.to(device), y.to(device)
     if not len(curve.bends) or epochs == 0:
         return curve
@@ -404,3 +423,61 @@ def mode_connectivity(
         result.linear_profile = evaluate_curve(line, X, y, t)
         result.linear_mc, _ = mc_score(result.linear_profile.error, include_endpoints)
     return result
+
+
+@dataclass
+class PairsResult:
+    """Mode connectivity averaged over several seed pairs.
+
+    Attributes
+    ----------
+    mc : float
+        Mean of the pairs' mc (percent of training error).
+    mc_std : float
+        Sample standard deviation over pairs (NaN for one pair).
+    pairs : list of tuple of int
+        Model indices of each pair.
+    results : list of ConnectivityResult
+    """
+
+    mc: float
+    mc_std: float
+    pairs: list
+    results: list
+
+
+def mode_connectivity_pairs(
+    models: Sequence[nn.Module],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    pairs: Sequence[tuple[int, int]] | None = None,
+    **options,
+) -> PairsResult:
+    """Run :func:`mode_connectivity` on several pairs of models and average mc.
+
+    Parameters
+    ----------
+    models : sequence of torch.nn.Module
+        Two or more trained models of one architecture.
+    X, y : torch.Tensor
+        Training set.
+    pairs : sequence of (int, int), optional
+        Index pairs into ``models``; default every pair ``(i, j)``, ``i < j``.
+    **options
+        Passed to :func:`mode_connectivity` (``epochs``, ``lr``, ``seed``, ...).
+    """
+    import itertools
+
+    if len(models) < 2:
+        raise ParameterError(f"mode_connectivity_pairs(): 'models' needs at least 2 models. Got {len(models)}.")
+    pairs = list(pairs) if pairs is not None else list(itertools.combinations(range(len(models)), 2))
+    for a, b in pairs:
+        if not (0 <= a < len(models) and 0 <= b < len(models)) or a == b:
+            raise ParameterError(
+                f"The 'pairs' parameter of mode_connectivity_pairs() must hold distinct indices in "
+                f"[0, {len(models) - 1}]. Got {(a, b)!r} instead."
+            )
+    results = [mode_connectivity(models[a], models[b], X, y, **options) for a, b in pairs]
+    values = np.array([r.mc for r in results])
+    spread = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+    return PairsResult(float(values.mean()), spread, pairs, results)

@@ -138,9 +138,94 @@ class HessianOperator:
         self.num_matvecs += 1
         return result.detach()
 
+    def matmat(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Return ``H @ vectors`` for a block of shape ``(dim, b)``, one product per column."""
+        return torch.stack([self.matvec(column) for column in vectors.T], 1)
+
     def release(self) -> None:
         """Free the autograd graphs."""
         self._grads = []
+
+
+class FuncHessianOperator(HessianOperator):
+    """The same operator computed by ``torch.func``: forward-over-reverse, vmapped over blocks.
+
+    ``H V`` for a block ``V`` of shape ``(dim, b)`` is one vmapped call of
+    ``jvp(grad(loss), params, v)``. A single product this way was 14-70x
+    slower than double backward on a 2-core CPU, but a block of vectors
+    amortises the cost; ``benchmarks/hessian_benchmark.py`` measures both
+    routes.
+    """
+
+    def __init__(self, model: nn.Module, loss_fn, data, dtype: torch.dtype | None = None):
+        from torch.func import functional_call, grad
+
+        if dtype is not None:
+            import copy
+
+            model = copy.deepcopy(model).to(dtype)
+        self.model = model
+        names = [n for n, p in model.named_parameters() if p.requires_grad]
+        if not names:
+            raise ParameterError("The model has no trainable parameters (none with requires_grad=True).")
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self._names = names
+        self._values = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+        rest = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
+        rest.update(dict(model.named_buffers()))
+        self.dim = sum(p.numel() for p in self.params)
+        self.dtype = self.params[0].dtype
+        self.device = self.params[0].device
+        self.num_matvecs = 0
+        batches = _as_batches(data)
+        self.num_samples = sum(len(X) for X, _ in batches)
+        self._batches = []
+        for X, y in batches:
+            X = X.to(self.device, self.dtype if X.is_floating_point() else X.dtype)
+            self._batches.append((len(X) / self.num_samples, X, y.to(self.device)))
+
+        def loss_of(params, X, y):
+            return loss_fn(functional_call(model, {**params, **rest}, (X,)), y)
+
+        self._gradient = grad(loss_of)
+
+    def matmat(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Return ``H @ vectors`` for a block of shape ``(dim, b)`` with one vmapped call per batch."""
+        from torch.func import jvp, vmap
+
+        vectors = vectors.to(self.device, self.dtype)
+        count = vectors.shape[1]
+        tangents, offset = {}, 0
+        for name, p in zip(self._names, self.params):
+            tangents[name] = vectors[offset : offset + p.numel()].T.reshape(count, *p.shape)
+            offset += p.numel()
+        result = torch.zeros(count, self.dim, dtype=self.dtype, device=self.device)
+        for weight, X, y in self._batches:
+
+            def product(tangent, X=X, y=y):
+                return jvp(lambda params: self._gradient(params, X, y), (self._values,), (tangent,))[1]
+
+            blocks = vmap(product)(tangents)
+            result += weight * torch.cat([blocks[name].reshape(count, -1) for name in self._names], 1)
+        self.num_matvecs += count
+        return result.T.detach()
+
+    def matvec(self, vector: torch.Tensor) -> torch.Tensor:
+        """Return ``H @ vector`` for a flat vector of shape ``(dim,)``."""
+        return self.matmat(vector.reshape(-1, 1))[:, 0]
+
+    def release(self) -> None:
+        """Drop the stored batches."""
+        self._batches = []
+
+
+BACKENDS = {"autograd": HessianOperator, "func": FuncHessianOperator}
+
+
+def make_operator(model: nn.Module, loss_fn, data, dtype=None, backend: str = "autograd") -> HessianOperator:
+    """Return the Hessian operator of ``backend`` ("autograd": double backward; "func": vmapped torch.func)."""
+    check_choice(backend, "backend", "make_operator()", tuple(BACKENDS))
+    return BACKENDS[backend](model, loss_fn, data, dtype)
 
 
 @dataclass
@@ -301,6 +386,7 @@ def hessian_eigenvalues(
     tol: float = 1e-3,
     seed: int = 0,
     dtype: torch.dtype | None = None,
+    backend: str = "autograd",
 ) -> EigenResult:
     """Estimate the top-``k`` eigenvalues of the Hessian of the mean loss.
 
@@ -333,6 +419,8 @@ def hessian_eigenvalues(
         Seed of the starting vector.
     dtype : torch.dtype, optional
         E.g. ``torch.float64`` to compute on a float64 copy.
+    backend : {"autograd", "func"}
+        How Hessian-vector products are computed (see :func:`make_operator`).
 
     Returns
     -------
@@ -348,7 +436,7 @@ def hessian_eigenvalues(
     check_choice(method, "method", func, ("power", "lanczos", "dense"))
     k = check_int(k, "k", func, 1)
     with eval_mode(model):
-        operator = HessianOperator(model, loss_fn, data, dtype)
+        operator = make_operator(model, loss_fn, data, dtype, backend)
         if k > operator.dim:
             raise ParameterError(
                 f"The 'k' parameter of {func} must be an int in [1, {operator.dim}] "
@@ -420,10 +508,10 @@ def _hutch_plus_plus(operator, max_iter: int, generator: torch.Generator):
     block = max(max_iter // 3, 1)
     probes = torch.stack([_rademacher(operator.dim, generator, operator.dtype) for _ in range(2 * block)], 1)
     sketch, remainder = probes[:, :block].to(operator.device), probes[:, block:].to(operator.device)
-    Q, _ = torch.linalg.qr(torch.stack([operator.matvec(s) for s in sketch.T], 1))
-    top = sum(torch.dot(q, operator.matvec(q)).item() for q in Q.T)
+    Q, _ = torch.linalg.qr(operator.matmat(sketch))
+    top = float((Q * operator.matmat(Q)).sum())
     deflated = remainder - Q @ (Q.T @ remainder)
-    samples = np.array([torch.dot(g, operator.matvec(g)).item() for g in deflated.T])
+    samples = (deflated * operator.matmat(deflated)).sum(0).cpu().numpy()
     stderr = float(samples.std(ddof=1) / math.sqrt(len(samples))) if len(samples) > 1 else math.nan
     return top + float(samples.mean()), stderr, 2 * block, True, [top + v for v in samples]
 
@@ -437,12 +525,13 @@ def hessian_trace(
     tol: float = 1e-3,
     seed: int = 0,
     dtype: torch.dtype | None = None,
+    backend: str = "autograd",
 ) -> TraceResult:
     """Estimate ``tr(H)`` of the mean loss with Rademacher probes.
 
     Parameters
     ----------
-    model, loss_fn, data, dtype
+    model, loss_fn, data, dtype, backend
         As in :func:`hessian_eigenvalues`.
     method : {"hutchinson", "hutch++"}
         ``"hutchinson"``: the mean of ``v^T H v``; it stops when the running
@@ -475,7 +564,7 @@ def hessian_trace(
         max_iter = check_int(max_iter, "max_iter", func, 3)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     with eval_mode(model):
-        operator = HessianOperator(model, loss_fn, data, dtype)
+        operator = make_operator(model, loss_fn, data, dtype, backend)
         if method == "hutchinson":
             trace, stderr, probes, converged, estimates = _hutchinson(operator, max_iter, tol, generator)
         else:
@@ -518,6 +607,24 @@ class DensityResult:
         gaps = (grid[None, None, :] - self.nodes[:, :, None]) / sigma
         kernel = np.exp(-0.5 * gaps**2) / (sigma * math.sqrt(2 * math.pi))
         return (self.weights[:, :, None] * kernel).sum(axis=(0, 1)) / self.nodes.shape[0]
+
+    def plot(self, ax=None, num_points: int = 1000, sigma: float | None = None, log: bool = True):
+        """Draw the smoothed density against the eigenvalue (log density axis by default)."""
+        import matplotlib.pyplot as plt
+
+        ax = ax if ax is not None else plt.subplots(figsize=(5, 3.2))[1]
+        spread = self.nodes.max() - self.nodes.min()
+        margin = 0.05 * max(spread, 1e-12)
+        grid = np.linspace(self.nodes.min() - margin, self.nodes.max() + margin, num_points)
+        density = self.density(grid, sigma)
+        ax.plot(grid, density, color="C0")
+        if log:
+            ax.set_yscale("log")
+            ax.set_ylim(max(density.max() * 1e-8, 1e-300), density.max() * 2)
+        ax.set_xlabel("eigenvalue")
+        ax.set_ylabel("density")
+        ax.set_title(f"Hessian spectral density (SLQ, {self.nodes.shape[0]} run(s), {self.num_matvecs} hvps)", fontsize=9)
+        return ax
 
 
 def _lanczos_tridiagonal(operator, start: torch.Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:

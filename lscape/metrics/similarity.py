@@ -76,6 +76,17 @@ def cka(X, Y, debiased: bool = False, gram: bool = False) -> float:
         kind = "debiased" if debiased else "biased"
         raise ParameterError(f"cka(): the {kind} estimator needs m >= {minimum} samples. Got m={m}.")
 
+    if not gram and not debiased and max(X.shape[1], Y.shape[1]) < m:
+        # Feature space: tr(Kc Lc) = ||Xc^T Yc||_F^2 with centred columns costs
+        # O(m d^2) instead of the O(m^2 d) of the Gram matrices.
+        Xc = X - X.mean(axis=0, keepdims=True)
+        Yc = Y - Y.mean(axis=0, keepdims=True)
+        xy = float(np.sum((Xc.T @ Yc) ** 2))
+        xx = float(np.sum((Xc.T @ Xc) ** 2))
+        yy = float(np.sum((Yc.T @ Yc) ** 2))
+        scale = max(float(np.sum(X**2)), float(np.sum(Y**2)), 1e-300)
+        return _ratio(xy, xx, yy, np.finfo(np.float64).eps * m * scale**2 / m**2)
+
     gram_x = X if gram else X @ X.T
     gram_y = Y if gram else Y @ Y.T
     if debiased:
@@ -90,12 +101,16 @@ def cka(X, Y, debiased: bool = False, gram: bool = False) -> float:
         yy = float(np.sum(centered_y * centered_y))
 
     scale = max(np.abs(gram_x).max(), np.abs(gram_y).max(), 1e-300)
-    tiny = np.finfo(np.float64).eps * m * scale**2
+    return _ratio(xy, xx, yy, np.finfo(np.float64).eps * m * scale**2)
+
+
+def _ratio(xy: float, xx: float, yy: float, tiny: float) -> float:
+    """Return ``xy / sqrt(xx yy)``, or NaN with a warning when a self-similarity is numerically 0."""
     if xx <= tiny or yy <= tiny:
         warnings.warn(
             "cka(): a representation is constant over the samples; CKA is undefined and returned as NaN.",
             ConstantRepresentationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         return float("nan")
     return float(xy / np.sqrt(xx * yy))
@@ -156,13 +171,48 @@ def noisy_inputs(
 
 @torch.no_grad()
 def representations(
-    model: nn.Module, inputs: torch.Tensor, output: str = "softmax", batch_size: int = 1000
+    model: nn.Module,
+    inputs: torch.Tensor,
+    output: str = "softmax",
+    batch_size: int = 1000,
+    layer: str | None = None,
 ) -> torch.Tensor:
-    """Return the model's outputs on ``inputs`` in eval mode, shape ``(m, num_classes)``.
+    """Return a representation of ``inputs`` computed in eval mode, in float64.
 
-    ``output`` is ``"softmax"`` (the paper's choice) or ``"logits"``.
+    Parameters
+    ----------
+    model : torch.nn.Module
+    inputs : torch.Tensor
+        Shape ``(m, *input_shape)``.
+    output : {"softmax", "logits"}
+        For the model's output: softmax probabilities (the paper's choice)
+        or raw logits. Ignored when ``layer`` is given.
+    batch_size : int
+        Inputs per forward pass.
+    layer : str, optional
+        Name of a submodule (as in ``model.named_modules()``); its output is
+        captured with a forward hook and flattened to ``(m, features)``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(m, num_classes)`` or ``(m, features)``.
+
+    Raises
+    ------
+    ParameterError
+        If ``layer`` names no submodule.
     """
-    check_choice(output, "output", "representations()", ("softmax", "logits"))
+    func = "representations()"
+    check_choice(output, "output", func, ("softmax", "logits"))
+    modules = dict(model.named_modules())
+    if layer is not None and layer not in modules:
+        names = [name for name in modules if name][:20]
+        raise ParameterError(f"The 'layer' parameter of {func} must name a submodule, e.g. one of {names}. Got {layer!r} instead.")
+    captured: list[torch.Tensor] = []
+    hook = None
+    if layer is not None:
+        hook = modules[layer].register_forward_hook(lambda module, args, result: captured.append(result.flatten(1)))
     training = model.training
     model.eval()
     try:
@@ -170,6 +220,10 @@ def representations(
         chunks = [model(inputs[i : i + batch_size].to(device)) for i in range(0, len(inputs), batch_size)]
     finally:
         model.train(training)
+        if hook is not None:
+            hook.remove()
+    if layer is not None:
+        return torch.cat(captured).double()
     outputs = torch.cat(chunks).double()
     return outputs.softmax(dim=1) if output == "softmax" else outputs
 
@@ -180,10 +234,15 @@ def model_cka(
     inputs: torch.Tensor,
     output: str = "softmax",
     debiased: bool = False,
+    layer: str | None = None,
 ) -> float:
-    """Return linear CKA between two models' outputs on the same ``inputs``."""
+    """Return linear CKA between two models' representations of the same ``inputs``.
+
+    ``output`` and ``layer`` are as in :func:`representations`; both models
+    see exactly the same inputs.
+    """
     return cka(
-        representations(model_a, inputs, output).numpy(),
-        representations(model_b, inputs, output).numpy(),
+        representations(model_a, inputs, output, layer=layer).numpy(),
+        representations(model_b, inputs, output, layer=layer).numpy(),
         debiased=debiased,
     )
