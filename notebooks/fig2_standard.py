@@ -182,3 +182,18 @@ summary.round(3)
 # %%
 figure = plots.plot_curve_profiles(results)
 plt.show()
+
+# %% [markdown]
+# ## Slices over load and temperature
+#
+# The sliders below pick one row of the phase diagram (a batch size: every
+# metric against width) and one column (a width: every metric against batch
+# size), each with its spread over seeds; together they pick a cell, whose
+# curve profile is shown last. Every slice is drawn in advance and the
+# sliders switch between the images in the browser, so they also work in the
+# static book page, without a running kernel.
+
+# %%
+from lscape import widgets
+
+widgets.slice_explorer(results, phase=phase)
