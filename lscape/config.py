@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from lscape.data import EMBEDDED_DATASETS
+from lscape.data import DATASETS, TRANSLATION_DATASETS
 from lscape.models import MODELS
-from lscape.train import LR_SCHEDULES, TrainConfig
-from lscape.validation import check_bool, check_choice, check_float, check_int
+from lscape.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
+from lscape.validation import check_bool, check_choice, check_float, check_int, parameter_error
 
 # Knobs a grid may vary, with their role and a validator: check(value, name, func).
 LOAD_KNOBS = {
     "width": lambda v, n, f: check_int(v, n, f, 1),
     "train_size": lambda v, n, f: check_int(v, n, f, 10),
     "label_noise": lambda v, n, f: check_float(v, n, f, 0.0, 1.0),
+    "input_noise": lambda v, n, f: check_float(v, n, f, 0.0),
 }
 TEMPERATURE_KNOBS = {
     "batch_size": lambda v, n, f: check_int(v, n, f, 1),
@@ -29,7 +30,8 @@ class RunConfig:
     Attributes
     ----------
     dataset : str
-        One of :data:`lscape.data.EMBEDDED_DATASETS`.
+        One of :data:`lscape.data.DATASETS`; the translation data sets need
+        ``model="transformer"``.
     model : str
         One of :data:`lscape.models.MODELS`.
     width : int
@@ -39,13 +41,32 @@ class RunConfig:
     label_noise : float
         Fraction of randomized training labels (load).
     data_seed : int
-        Seed of the subsample and label noise, shared by all seeds of a cell so
-        that every model of a cell sees the same data.
+        Seed of the subsample, label noise and input noise, shared by all
+        seeds of a cell so that every model of a cell sees the same data.
     batch_size, lr, momentum, weight_decay, max_epochs, min_steps, stop_tol,
-    stop_patience, lr_schedule, lr_decay_at, lr_decay_factor, warmup_steps
+    stop_patience, lr_schedule, lr_decay_at, lr_decay_factor, warmup_steps,
+    optimizer, label_smoothing
         See :class:`lscape.train.TrainConfig`.
     seed : int
         Seeds the initialisation and the data order.
+    input_noise : float
+        u: training inputs get noise uniform in [0, u] per value (load).
+    lr_scaling : {"none", "linear"}
+        ``"linear"``: train with ``lr * batch_size / lr_reference_batch``, the
+        linear scaling rule (``lr=0.05`` and 128 give 0.05 k at batch 128 k).
+    lr_reference_batch : int
+        Batch size at which ``lr`` applies unscaled.
+    record_test : bool
+        Evaluate the test set after every epoch and record the best test
+        accuracy and loss over training (optimal early stopping).
+    data_dir : str or None
+        Folder of the local data sets (see :func:`lscape.data.load_dataset`).
+        It is never part of the store key: the same data in another folder
+        gives the same models.
+
+    The fields from ``input_noise`` on enter the store key only when they
+    differ from their defaults, so results stored before they existed keep
+    their keys.
     """
 
     dataset: str = "mnist1d"
@@ -67,31 +88,69 @@ class RunConfig:
     lr_decay_factor: float = 0.1
     warmup_steps: int = 0
     seed: int = 0
+    input_noise: float = 0.0
+    optimizer: str = "sgd"
+    label_smoothing: float = 0.0
+    lr_scaling: str = "none"
+    lr_reference_batch: int = 128
+    record_test: bool = False
+    data_dir: str | None = None
 
     def __post_init__(self):
         func = "RunConfig()"
-        check_choice(self.dataset, "dataset", func, EMBEDDED_DATASETS)
+        check_choice(self.dataset, "dataset", func, DATASETS)
         check_choice(self.model, "model", func, MODELS)
         check_int(self.width, "width", func, 1)
         if self.train_size is not None:
             check_int(self.train_size, "train_size", func, 10)
         check_float(self.label_noise, "label_noise", func, 0.0, 1.0)
+        check_float(self.input_noise, "input_noise", func, 0.0)
         check_int(self.data_seed, "data_seed", func, 0)
         check_choice(self.lr_schedule, "lr_schedule", func, LR_SCHEDULES)
+        check_choice(self.lr_scaling, "lr_scaling", func, ("none", "linear"))
+        check_int(self.lr_reference_batch, "lr_reference_batch", func, 1)
+        check_bool(self.record_test, "record_test", func)
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise parameter_error(func, "data_dir", "a str (a folder path) or None", self.data_dir)
+        translation = self.dataset in TRANSLATION_DATASETS
+        if translation != (self.model == "transformer"):
+            raise parameter_error(
+                func, "model", "'transformer' for a translation data set and a classifier otherwise",
+                self.model, f"The data set is {self.dataset!r}.",
+            )
         self.train_config()  # validates the training fields
 
     def train_config(self) -> TrainConfig:
-        """Return the :class:`TrainConfig` part."""
+        """Return the :class:`TrainConfig` part, with the linear scaling rule applied to ``lr``."""
         names = {f.name for f in fields(TrainConfig)}
-        return TrainConfig(**{k: v for k, v in asdict(self).items() if k in names})
+        values = {k: v for k, v in asdict(self).items() if k in names}
+        if self.lr_scaling == "linear":
+            values["lr"] = self.lr * self.batch_size / self.lr_reference_batch
+        return TrainConfig(**values)
 
     def with_values(self, **values) -> "RunConfig":
         """Return a copy with some fields replaced."""
         return replace(self, **values)
 
     def key_dict(self) -> dict:
-        """Return the dict that the store key is computed from."""
-        return asdict(self)
+        """Return the dict that the store key is computed from.
+
+        ``data_dir`` is left out, and so is every field of
+        :data:`OPTIONAL_KEY_FIELDS` that has its default value.
+        """
+        values = asdict(self)
+        del values["data_dir"]
+        for name, default in OPTIONAL_KEY_FIELDS.items():
+            if values[name] == default:
+                del values[name]
+        return values
+
+
+# Fields added after results were first stored: in the key only when changed.
+OPTIONAL_KEY_FIELDS = {
+    "input_noise": 0.0, "optimizer": "sgd", "label_smoothing": 0.0,
+    "lr_scaling": "none", "lr_reference_batch": 128, "record_test": False,
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Data sets: the embedded defaults (MNIST-1D, scikit-learn digits) and load/quality knobs."""
+"""Data sets: the embedded defaults, local image and translation folders, and the load/quality knobs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,25 @@ import torch
 
 from lscape.validation import ParameterError, check_choice, check_float, check_int
 
-EMBEDDED_DATASETS = ("mnist1d", "digits")
+EMBEDDED_DATASETS = ("mnist1d", "digits", "synthetic_translation")
+# Read from a local folder in torchvision's or IWSLT's layout; never downloaded.
+LOCAL_DATASETS = ("cifar10", "cifar100", "svhn", "iwslt16_de_en")
+DATASETS = EMBEDDED_DATASETS + LOCAL_DATASETS
+TRANSLATION_DATASETS = ("synthetic_translation", "iwslt16_de_en")
+
+# The folder each local data set must contain under ``data_dir``, its files, and their format.
+LOCAL_LAYOUTS = {
+    "cifar10": (
+        "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"],
+        "the python-pickle batches of torchvision.datasets.CIFAR10",
+    ),
+    "cifar100": ("cifar-100-python", ["train", "test", "meta"], "the python-pickle files of torchvision.datasets.CIFAR100"),
+    "svhn": ("", ["train_32x32.mat", "test_32x32.mat"], "the MATLAB files of torchvision.datasets.SVHN"),
+    "iwslt16_de_en": (
+        "iwslt16-de-en", ["train.de", "train.en", "test.de", "test.en"],
+        "aligned plain-text files, one sentence per line, German (.de) to English (.en)",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,9 @@ class Dataset:
         Boolean mask of shape ``(n_train,)``, True where the label was changed.
     info : dict
         The options that produced the data set (for provenance).
+    model_options : dict
+        Extra arguments of :func:`lscape.models.build` that the data fixes
+        (the Transformer's source vocabulary size and source length).
     """
 
     name: str
@@ -51,6 +72,7 @@ class Dataset:
     label_noise: float = 0.0
     noisy: torch.Tensor | None = None
     info: dict = field(default_factory=dict)
+    model_options: dict = field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -66,6 +88,17 @@ class Dataset:
     def spatial_dims(self) -> int:
         """1 for sequences, 2 for images."""
         return self.X_train.dim() - 2
+
+    @property
+    def is_translation(self) -> bool:
+        """True for sequence-to-sequence data: token inputs and per-token targets ``(n, T)``."""
+        return self.y_train.dim() == 2
+
+
+def default_data_dir() -> Path:
+    """Return the folder of local data sets: ``$LSCAPE_DATA_DIR``, else ``~/data``."""
+    root = os.environ.get("LSCAPE_DATA_DIR")
+    return Path(root).expanduser() if root else Path.home() / "data"
 
 
 def default_cache_dir() -> Path:
@@ -178,35 +211,137 @@ def randomize_labels(
     return new_labels, changed
 
 
+def local_folder(name: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Return the folder of a local data set after checking that its files exist.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the expected folder and files. Nothing is ever downloaded:
+        copy the data there (e.g. with ``torchvision.datasets.CIFAR10(root,
+        download=True)`` on a machine with internet access) or pass
+        ``data_dir``.
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    subfolder, files, described = LOCAL_LAYOUTS[name]
+    folder = root / subfolder if subfolder else root
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"The {name!r} data set was not found: {folder} is missing {missing}. Expected the files "
+            f"{files} ({described}) in {folder}. lscape never downloads data: copy the files there, "
+            "or pass data_dir (or set LSCAPE_DATA_DIR) to the folder that contains them."
+        )
+    return folder
+
+
+def _images_to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 images ``(n, H, W, C)`` -> float32 ``(n, C, H, W)`` in [0, 1]."""
+    return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+def _load_cifar(name: str, root: Path) -> dict[str, np.ndarray]:
+    """Read CIFAR-10 or CIFAR-100 with torchvision's reader (``download=False``).
+
+    Note: file existence is checked, not torchvision's MD5 sums, so a copy
+    rewritten in the same pickle format (or a test fixture) loads too.
+    """
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    base = CIFAR10 if name == "cifar10" else CIFAR100
+
+    class Reader(base):
+        def _check_integrity(self) -> bool:
+            return True  # local_folder() checked that every file exists
+
+        def _load_meta(self) -> None:
+            import pickle
+
+            with open(Path(self.root) / self.base_folder / self.meta["filename"], "rb") as stream:
+                self.classes = pickle.load(stream, encoding="latin1")[self.meta["key"]]
+
+    arrays = {}
+    for split, train in (("", True), ("_test", False)):
+        reader = Reader(str(root.parent), train=train, download=False)
+        arrays["x" + split] = _images_to_float(reader.data)  # reader.data: (n, 32, 32, 3) uint8
+        arrays["y" + split] = np.asarray(reader.targets, dtype=np.int64)
+    return arrays
+
+
+def _load_svhn(root: Path) -> dict[str, np.ndarray]:
+    """Read SVHN's ``train_32x32.mat`` and ``test_32x32.mat`` with torchvision's reader.
+
+    The files store X as ``(32, 32, 3, n)`` and labels 1..10, where 10 means
+    the digit 0; torchvision maps 10 to 0.
+    """
+    from torchvision.datasets import SVHN
+
+    class Reader(SVHN):
+        def _check_integrity(self) -> bool:
+            return True  # local_folder() checked that the file exists
+
+    arrays = {}
+    for split, key in (("train", ""), ("test", "_test")):
+        reader = Reader(str(root), split=split, download=False)
+        arrays["x" + key] = np.ascontiguousarray(reader.data, dtype=np.float32) / 255.0  # (n, 3, 32, 32)
+        arrays["y" + key] = reader.labels.astype(np.int64)
+    return arrays
+
+
+def add_input_noise(X: np.ndarray, magnitude: float, seed: int) -> np.ndarray:
+    """Return ``X`` plus noise drawn uniformly from ``[0, magnitude]`` for every input value.
+
+    This is the additive input noise of Yang et al. (2021), appendix D.6. It
+    is drawn once (seeded), so the training set is fixed, as with label noise.
+    """
+    rng = np.random.default_rng([seed, 1])  # a stream separate from the label noise's
+    return (X + rng.uniform(0.0, magnitude, size=X.shape)).astype(X.dtype)
+
+
 def load_dataset(
     name: str = "mnist1d",
     *,
     train_size: int | None = None,
     label_noise: float = 0.0,
+    input_noise: float = 0.0,
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
 ) -> Dataset:
-    """Load an embedded data set, optionally subsampled and with randomized labels.
+    """Load a data set, optionally subsampled and with randomized labels or noisy inputs.
 
     Parameters
     ----------
-    name : {"mnist1d", "digits"}
-        ``"mnist1d"``: MNIST-1D generated offline by the ``mnist1d`` package
-        (4,000 train / 1,000 test sequences of length 40, inputs of shape
-        ``(1, 40)``). ``"digits"``: scikit-learn's 8x8 digits (1,437 train /
-        360 test, inputs of shape ``(1, 8, 8)`` scaled to [0, 1]).
+    name : str
+        Embedded (no files needed): ``"mnist1d"``, MNIST-1D generated offline
+        by the ``mnist1d`` package (4,000 train / 1,000 test sequences, inputs
+        of shape ``(1, 40)``); ``"digits"``, scikit-learn's 8x8 digits (1,437
+        train / 360 test, inputs ``(1, 8, 8)`` in [0, 1]);
+        ``"synthetic_translation"``, the generated translation task of
+        :mod:`lscape.translation`. Local folders under ``data_dir``:
+        ``"cifar10"`` (``cifar-10-batches-py/``), ``"cifar100"``
+        (``cifar-100-python/``), ``"svhn"`` (``train_32x32.mat``,
+        ``test_32x32.mat``), with images as ``(3, 32, 32)`` in [0, 1], and
+        ``"iwslt16_de_en"`` (``iwslt16-de-en/{train,test}.{de,en}``).
     train_size : int, optional
         Keep a class-stratified subsample of this many training examples
-        (chosen by ``seed``). ``None`` keeps all of them.
+        (chosen by ``seed``; translation: a random subsample of sentence
+        pairs, 4,000 by default as in the paper). ``None`` keeps all.
     label_noise : float, default 0.0
         Fraction in [0, 1] of training labels changed, each to a different
         class chosen uniformly by ``seed``. Test labels are never changed. The
         exact applied fraction is ``round(label_noise * n) / n`` and is stored
-        in :attr:`Dataset.label_noise`.
+        in :attr:`Dataset.label_noise`. Not available for translation.
+    input_noise : float, default 0.0
+        u >= 0: add noise uniform in [0, u] to every training input value
+        (input units), drawn once with ``seed``. Test inputs are never
+        changed. Not available for translation.
     seed : int, default 0
-        Seed for the subsample and the label noise.
+        Seed for the subsample, the label noise and the input noise.
     cache_dir : path, optional
         Folder for the generated MNIST-1D arrays; default :func:`default_cache_dir`.
+    data_dir : path, optional
+        Folder that contains the local data sets; default :func:`default_data_dir`.
 
     Returns
     -------
@@ -216,19 +351,29 @@ def load_dataset(
     ------
     ParameterError
         If ``name`` is unknown or an option is out of range.
+    FileNotFoundError
+        If a local data set's files are missing (see :func:`local_folder`).
     """
     func = "load_dataset()"
-    check_choice(name, "name", func, EMBEDDED_DATASETS)
+    check_choice(name, "name", func, DATASETS)
     label_noise = check_float(label_noise, "label_noise", func, 0.0, 1.0)
+    input_noise = check_float(input_noise, "input_noise", func, 0.0)
     seed = check_int(seed, "seed", func, 0)
 
-    if name == "mnist1d":
-        arrays = _generate_mnist1d(Path(cache_dir) if cache_dir else default_cache_dir())
-        x, x_test = arrays["x"][:, None, :], arrays["x_test"][:, None, :]  # (n, 1, 40)
-    else:
-        arrays = _load_digits()
-        x, x_test = arrays["x"][:, None], arrays["x_test"][:, None]  # (n, 1, 8, 8)
-    y, y_test = arrays["y"], arrays["y_test"]
+    if name in TRANSLATION_DATASETS:
+        from lscape.translation import load_translation
+
+        for option, value in (("label_noise", label_noise), ("input_noise", input_noise)):
+            if value:
+                raise ParameterError(
+                    f"The '{option}' parameter of {func} must be 0 for the translation data set "
+                    f"{name!r}. Got {value!r} instead. Noisy labels and inputs are defined for "
+                    "classification data only."
+                )
+        return load_translation(name, train_size=train_size, seed=seed, data_dir=data_dir)
+
+    arrays = _load_arrays(name, cache_dir, data_dir)
+    x, y, x_test, y_test = arrays["x"], arrays["y"], arrays["x_test"], arrays["y_test"]
     num_classes = int(max(y.max(), y_test.max()) + 1)
 
     if train_size is not None:
@@ -239,6 +384,8 @@ def load_dataset(
     changed = np.zeros(len(y), dtype=bool)
     if label_noise > 0:
         y, changed = randomize_labels(y, label_noise, num_classes, seed)
+    if input_noise > 0:
+        x = add_input_noise(x, input_noise, seed)
 
     return Dataset(
         name=name,
@@ -249,13 +396,33 @@ def load_dataset(
         num_classes=num_classes,
         label_noise=float(changed.mean()),
         noisy=torch.from_numpy(changed),
-        info={"name": name, "train_size": train_size, "label_noise": label_noise, "seed": seed},
+        info={
+            "name": name, "train_size": train_size, "label_noise": label_noise,
+            "input_noise": input_noise, "seed": seed,
+        },
     )
 
 
+def _load_arrays(name: str, cache_dir, data_dir) -> dict[str, np.ndarray]:
+    """Return the full training and test arrays of a classification data set, inputs ``(n, C, ...)``."""
+    if name == "mnist1d":
+        arrays = _generate_mnist1d(Path(cache_dir) if cache_dir else default_cache_dir())
+        return {**arrays, "x": arrays["x"][:, None, :], "x_test": arrays["x_test"][:, None, :]}  # (n, 1, 40)
+    if name == "digits":
+        arrays = _load_digits()
+        return {**arrays, "x": arrays["x"][:, None], "x_test": arrays["x_test"][:, None]}  # (n, 1, 8, 8)
+    folder = local_folder(name, data_dir)
+    return _load_svhn(folder) if name == "svhn" else _load_cifar(name, folder)
+
+
 __all__ = [
+    "DATASETS",
     "Dataset",
     "EMBEDDED_DATASETS",
+    "LOCAL_DATASETS",
+    "add_input_noise",
+    "default_data_dir",
+    "local_folder",
     "ParameterError",
     "default_cache_dir",
     "load_dataset",

@@ -25,6 +25,7 @@ RUN_VARIABLES = (
     "test_accuracy", "test_loss", "train_accuracy", "train_loss",
     "hessian_eigenvalue", "hessian_trace", "hessian_trace_stderr",
     "hessian_matvecs", "epochs", "steps", "best_epoch", "train_seconds",
+    "best_test_accuracy", "best_test_loss",
 )
 RUN_FLAGS = ("stopped_early", "diverged")
 PAIR_VARIABLES = ("cka", "l2_distance")
@@ -39,7 +40,9 @@ class GridSpec:
     Parameters
     ----------
     load : str
-        Knob on the x axis: one of ``"width"``, ``"train_size"``, ``"label_noise"``.
+        Knob on the x axis: one of ``"width"``, ``"train_size"``,
+        ``"label_noise"``, ``"input_noise"`` (the Transformer's embedding
+        dimension is its ``"width"``).
     load_values : sequence
         Its values.
     temperature : str
@@ -95,7 +98,7 @@ class GridSpec:
         return {
             "name": self.name, "load": self.load, "load_values": list(self.load_values),
             "temperature": self.temperature, "temperature_values": list(self.temperature_values),
-            "seeds": list(self.seeds), "base": asdict(self.base), "metrics": asdict(self.metrics),
+            "seeds": list(self.seeds), "base": self.base.key_dict(), "metrics": asdict(self.metrics),
         }
 
     def key(self) -> str:
@@ -104,13 +107,18 @@ class GridSpec:
 
 
 def _check_against_data(spec: GridSpec) -> None:
-    """Reject batch sizes and training-set sizes the data cannot provide, before any training."""
+    """Reject batch sizes and training-set sizes the data cannot provide, before any training.
+
+    Raises FileNotFoundError first when a local data set is missing.
+    """
     from lscape.tasks import cached_dataset
 
     sizes = {}
+    data = cached_dataset(spec.base.dataset, None, 0.0, spec.base.data_seed, 0.0, spec.base.data_dir)
     for train_size in ([spec.base.train_size] if spec.load != "train_size" else spec.load_values):
-        data = cached_dataset(spec.base.dataset, None, 0.0, spec.base.data_seed)
         n_total = len(data.y_train)
+        if data.is_translation:  # the default already is a 4,000-pair subsample of a larger corpus
+            n_total = max(n_total, train_size or 0)
         if train_size is not None and train_size > n_total:
             raise ParameterError(
                 f"The 'train_size' values of GridSpec() must be ints in [10, {n_total}] for the "
@@ -193,8 +201,9 @@ def run_grid(
     threads = check_int(threads, "threads", "run_grid()", 1)
     _check_against_data(spec)
 
+    # Jobs carry the full config (with data_dir); the store keys leave data_dir out.
     run_jobs = {
-        (temp, load, seed): spec.config(temp, load, seed).key_dict()
+        (temp, load, seed): asdict(spec.config(temp, load, seed))
         for temp, load in spec.cells() for seed in spec.seeds
     }
     metrics = asdict(spec.metrics)
@@ -406,6 +415,8 @@ _DESCRIPTIONS = {
     "steps": ("Optimizer steps run", "1"),
     "best_epoch": ("Epoch of the kept checkpoint (lowest training loss)", "1"),
     "train_seconds": ("Wall time of training", "s"),
+    "best_test_accuracy": ("Best test accuracy over the epochs (optimal early stopping; needs record_test)", "%"),
+    "best_test_loss": ("Lowest test cross-entropy over the epochs (optimal early stopping; needs record_test)", "nats"),
     "stopped_early": ("1 if the plateau stopping rule fired before the epoch cap", "1"),
     "diverged": ("1 if the training loss became NaN or infinite (not converged, NC)", "1"),
     "cka": ("Linear CKA of the two models' outputs on perturbed training inputs", "1"),

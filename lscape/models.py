@@ -1,4 +1,4 @@
-"""Width-scaled networks: ResNet18 in 1D and 2D, and an MLP."""
+"""Width-scaled networks: ResNet18, VGG11 and a plain CNN in 1D and 2D, an MLP, and a Transformer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from torch import nn
 
 from lscape.validation import ParameterError, check_choice, check_int
 
-MODELS = ("cnn1d", "cnn", "resnet18", "resnet18_1d", "mlp")
+MODELS = ("cnn1d", "cnn", "resnet18", "resnet18_1d", "vgg11", "vgg11_1d", "mlp", "transformer")
+ONE_DIMENSIONAL = ("cnn1d", "resnet18_1d", "vgg11_1d")
 
 
 def _conv(dim: int):
@@ -110,6 +111,40 @@ class PlainCNN(nn.Module):
         return self.fc(torch.flatten(self.pool(self.features(x)), 1))
 
 
+class VGG11(nn.Module):
+    """VGG11 with BatchNorm: eight 3-wide convolutions of widths ``(k, 2k, 4k, 4k, 8k, 8k, 8k, 8k)``.
+
+    Max pooling (stride 2) follows convolutions 1, 2, 4, 6 and 8, as in VGG
+    configuration A, but a pool is skipped once the resolution is down to 1,
+    so short or small inputs (MNIST-1D's 40 samples, 8x8 digits) still fit.
+    A global average pool and one linear layer give the logits.
+    """
+
+    PLAN = (1, "M", 2, "M", 4, 4, "M", 8, 8, "M", 8, 8, "M")  # multiples of k; "M": max pool
+
+    def __init__(self, width: int, num_classes: int, input_shape: Sequence[int], dim: int = 2):
+        super().__init__()
+        conv, norm = _conv(dim), _batch_norm(dim)
+        pool = nn.MaxPool1d if dim == 1 else nn.MaxPool2d
+        in_ch, size = input_shape[0], min(input_shape[1:])
+        layers: list[nn.Module] = []
+        for item in self.PLAN:
+            if item == "M":
+                if size >= 2:
+                    layers.append(pool(2))
+                    size //= 2
+                continue
+            out_ch = item * width
+            layers += [conv(in_ch, out_ch, 3, padding=1, bias=False), norm(out_ch), nn.ReLU()]
+            in_ch = out_ch
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool1d(1) if dim == 1 else nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_ch, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))  # (N, num_classes)
+
+
 class MLP(nn.Module):
     """Fully connected ReLU network; hidden layers of ``width`` units each."""
 
@@ -138,31 +173,40 @@ def build(
 
     Parameters
     ----------
-    name : {"cnn1d", "cnn", "resnet18", "resnet18_1d", "mlp"}
+    name : str
         ``"resnet18"``: 2D ResNet18 for images of shape ``(C, H, W)``;
         ``"resnet18_1d"``: the same with 1D convolutions for sequences of
-        shape ``(C, L)``; ``"cnn1d"`` and ``"cnn"``: :class:`PlainCNN` in 1D
-        and 2D; ``"mlp"``: a ReLU MLP on the flattened input.
+        shape ``(C, L)``; ``"vgg11"`` and ``"vgg11_1d"``: :class:`VGG11`;
+        ``"cnn1d"`` and ``"cnn"``: :class:`PlainCNN` in 1D and 2D;
+        ``"mlp"``: a ReLU MLP on the flattened input; ``"transformer"``:
+        :class:`lscape.transformer.Seq2SeqTransformer` for token inputs of
+        shape ``(S + T,)``.
     width : int
         The load knob k: ResNet18 and the plain CNN have stages of
-        ``(k, 2k, 4k, 8k)`` channels; the MLP has ``k`` units per hidden layer.
+        ``(k, 2k, 4k, 8k)`` channels, VGG11 convolutions of
+        ``(k, 2k, 4k, 4k, 8k, 8k, 8k, 8k)``; the MLP has ``k`` units per
+        hidden layer; the Transformer's embedding dimension is ``k`` (a
+        multiple of its 8 heads).
     num_classes : int
-        Number of output logits.
+        Number of output logits (the Transformer: target vocabulary size).
     input_shape : sequence of int
         Shape of one input without the batch dimension.
     **options
-        ``depth`` (MLP hidden layers, default 2).
+        ``depth`` (MLP hidden layers, default 2); ``src_vocab`` and
+        ``src_len`` (required by the Transformer), ``layers`` (default 6) and
+        ``heads`` (default 8).
 
     Returns
     -------
     torch.nn.Module
-        Maps inputs of shape ``(N, *input_shape)`` to logits ``(N, num_classes)``.
+        Maps inputs of shape ``(N, *input_shape)`` to logits ``(N, num_classes)``
+        (the Transformer: ``(N, num_classes, T)``).
 
     Raises
     ------
     ParameterError
         If ``name`` is unknown, ``width`` or ``num_classes`` is not a positive
-        int, or ``input_shape`` does not fit the model.
+        int, or ``input_shape`` or an option does not fit the model.
     """
     func = "build()"
     check_choice(name, "name", func, MODELS)
@@ -176,19 +220,52 @@ def build(
         for s in input_shape:
             size *= s
         model: nn.Module = MLP(width, num_classes, size, depth)
+    elif name == "transformer":
+        model = _build_transformer(width, num_classes, input_shape, options)
     else:
-        dim = 1 if name in ("resnet18_1d", "cnn1d") else 2
+        dim = 1 if name in ONE_DIMENSIONAL else 2
         expected = 1 + dim
         if len(input_shape) != expected:
             raise ParameterError(
                 f"The 'input_shape' parameter of {func} must have {expected} entries "
                 f"(channels and {dim} spatial size(s)) for {name!r}. Got {input_shape!r} instead."
             )
-        network = ResNet18 if name.startswith("resnet18") else PlainCNN
-        model = network(width, num_classes, in_channels=input_shape[0], dim=dim)
+        if name.startswith("vgg11"):
+            model = VGG11(width, num_classes, input_shape, dim=dim)
+        else:
+            network = ResNet18 if name.startswith("resnet18") else PlainCNN
+            model = network(width, num_classes, in_channels=input_shape[0], dim=dim)
     if options:
         raise TypeError(f"build() got unexpected options for {name!r}: {sorted(options)}")
     return model
+
+
+def _build_transformer(width: int, num_classes: int, input_shape: tuple, options: dict) -> nn.Module:
+    from lscape.transformer import Seq2SeqTransformer
+
+    func = "build()"
+    for required in ("src_vocab", "src_len"):
+        if required not in options:
+            raise ParameterError(
+                f"The {required!r} option of {func} is required for 'transformer'; the translation "
+                "data set provides it in Dataset.model_options."
+            )
+    heads = check_int(options.pop("heads", 8), "heads", func, 1)
+    layers = check_int(options.pop("layers", 6), "layers", func, 1)
+    src_vocab = check_int(options.pop("src_vocab"), "src_vocab", func, 5)
+    src_len = check_int(options.pop("src_len"), "src_len", func, 1)
+    if width % heads or width // heads % 2:
+        raise ParameterError(
+            f"The 'width' parameter of {func} must be a multiple of 2 * heads = {2 * heads} for "
+            f"'transformer' (the embedding dimension splits into {heads} heads of even size). "
+            f"Got {width} instead."
+        )
+    if len(input_shape) != 1 or input_shape[0] <= src_len:
+        raise ParameterError(
+            f"The 'input_shape' parameter of {func} must be (S + T,) with S = src_len = {src_len} "
+            f"for 'transformer'. Got {input_shape!r} instead."
+        )
+    return Seq2SeqTransformer(width, src_vocab, num_classes, src_len, layers=layers, heads=heads)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -40,24 +40,38 @@ def local_threads(threads: int):
 
 
 @functools.lru_cache(maxsize=8)
-def cached_dataset(name: str, train_size: int | None, label_noise: float, data_seed: int) -> Dataset:
+def cached_dataset(
+    name: str, train_size: int | None, label_noise: float, data_seed: int,
+    input_noise: float = 0.0, data_dir: str | None = None,
+) -> Dataset:
     """Return :func:`lscape.data.load_dataset`'s result, cached per process."""
-    return load_dataset(name, train_size=train_size, label_noise=label_noise, seed=data_seed)
+    return load_dataset(
+        name, train_size=train_size, label_noise=label_noise, input_noise=input_noise,
+        seed=data_seed, data_dir=data_dir,
+    )
 
 
 def dataset_for(config: RunConfig) -> Dataset:
     """Return the data set a run trains on."""
-    return cached_dataset(config.dataset, config.train_size, config.label_noise, config.data_seed)
+    return cached_dataset(
+        config.dataset, config.train_size, config.label_noise, config.data_seed, config.input_noise, config.data_dir
+    )
 
 
 def build_model(config: RunConfig, data: Dataset) -> nn.Module:
     """Build the run's model with its seeded initialisation."""
     torch.manual_seed(config.seed)
-    return build(config.model, config.width, data.num_classes, data.input_shape)
+    return build(config.model, config.width, data.num_classes, data.input_shape, **data.model_options)
+
+
+def _key_fields(config: dict) -> dict:
+    """Return the store-key fields of a run given as a full or key dict of :class:`RunConfig`."""
+    return RunConfig(**config).key_dict()
 
 
 def run_keys(config: dict, metrics: dict) -> dict[str, str]:
     """Return the store keys of a run's records."""
+    config = _key_fields(config)
     training = config_key(config)
     hessian = config_key({"run": config, "settings": MetricSettings(**metrics).hessian_dict()})
     return {"training": training, "evaluation": training, "hessian": hessian}
@@ -66,7 +80,7 @@ def run_keys(config: dict, metrics: dict) -> dict[str, str]:
 def pair_keys(config_a: dict, config_b: dict, metrics: dict) -> dict[str, str]:
     """Return the store keys of a seed pair's records."""
     settings = MetricSettings(**metrics)
-    pair = {"a": config_a, "b": config_b}
+    pair = {"a": _key_fields(config_a), "b": _key_fields(config_b)}
     return {
         "l2": config_key(pair),
         "cka": config_key({**pair, "settings": settings.cka_dict()}),
@@ -89,9 +103,16 @@ def load_model(store: Store, config: RunConfig, device: str = "cpu") -> tuple[nn
 def _train_and_store(store: Store, config: RunConfig, device: str) -> dict:
     data = dataset_for(config)
     model = build_model(config, data).to(device)
+    eval_fn = None
+    if config.record_test:
+        X_test, y_test = data.X_test.to(device), data.y_test.to(device)
+
+        def eval_fn(model, epoch):
+            return evaluate(model, X_test, y_test)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingDivergedWarning)
-        result = train(model, data.X_train, data.y_train, config.train_config())
+        result = train(model, data.X_train, data.y_train, config.train_config(), eval_fn=eval_fn)
     key = config_key(config.key_dict())
     record = {
         "epochs": result.epochs,
@@ -104,28 +125,51 @@ def _train_and_store(store: Store, config: RunConfig, device: str) -> dict:
         "label_noise_applied": data.label_noise,
         "config": config.key_dict(),
     }
+    if config.record_test:
+        record.update(_best_test_record(result.evaluations))
     # The checkpoint goes first: a training record without its model never counts as finished.
     store.write_checkpoint("models", key, {k: v.cpu() for k, v in model.state_dict().items()})
     store.write_json("training", key, record)
     return record
 
 
+def _best_test_record(evaluations: list) -> dict:
+    """Return the best test accuracy and loss over the epochs (optimal early stopping)."""
+    if not evaluations:
+        return {"best_test_accuracy": math.nan, "best_test_loss": math.nan, "test_accuracy_curve": [], "test_loss_curve": []}
+    accuracies = [a for a, _ in evaluations]
+    losses = [loss for _, loss in evaluations]
+    return {
+        "best_test_accuracy": max(accuracies), "best_test_loss": min(losses),
+        "best_test_epoch": 1 + accuracies.index(max(accuracies)),
+        "test_accuracy_curve": accuracies, "test_loss_curve": losses,
+    }
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> tuple[float, float]:
-    """Return ``(accuracy in %, mean cross-entropy)`` of ``model`` in eval mode."""
+    """Return ``(accuracy in %, mean cross-entropy)`` of ``model`` in eval mode.
+
+    For translation targets ``y`` of shape ``(n, T)`` both are per target
+    token, padding excluded.
+    """
+    from lscape.translation import IGNORE_INDEX
+
     training = model.training
     model.eval()
     device = next(model.parameters()).device
-    correct, total = 0, 0.0
+    correct, total, count = 0, 0.0, 0
     try:
         for begin in range(0, len(X), batch_size):
             outputs = model(X[begin : begin + batch_size].to(device))
             target = y[begin : begin + batch_size].to(device)
-            correct += (outputs.argmax(1) == target).sum().item()
+            real = target != IGNORE_INDEX
+            correct += ((outputs.argmax(1) == target) & real).sum().item()
             total += nn.functional.cross_entropy(outputs, target, reduction="sum").item()
+            count += real.sum().item()
     finally:
         model.train(training)
-    return 100.0 * correct / len(X), total / len(X)
+    return 100.0 * correct / count, total / count
 
 
 def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dict:
@@ -205,7 +249,9 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
 
     if "cka" in needed:
         value = math.nan
-        if not diverged:
+        if not diverged and data.is_translation:
+            value = _translation_cka(model_a, model_b, data, settings, device)
+        elif not diverged:
             if settings.cka_perturbation == "mixup":
                 inputs = mixup_inputs(data.X_train, settings.cka_samples, settings.cka_alpha, settings.cka_seed)
             else:
@@ -225,6 +271,8 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
                 momentum=settings.curve_momentum, weight_decay=settings.curve_weight_decay,
                 seed=settings.curve_seed,
             )
+            if data.is_translation:
+                _per_token_profiles(result, data.y_train, settings.mc_include_endpoints)
             record = {
                 "mc": result.mc, "mc_loss": result.mc_loss, "t_star": result.t_star,
                 "linear_mc": result.linear_mc,
@@ -234,3 +282,57 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
                 "curve_seconds": time.perf_counter() - start,
             }
         store.write_json("curve", keys["curve"], record)
+
+
+def _translation_cka(model_a: nn.Module, model_b: nn.Module, data: Dataset, settings: MetricSettings, device: str) -> float:
+    """Return linear CKA of two translation models' output distributions on perturbed inputs.
+
+    The inputs come from :func:`lscape.translation.token_mixup_inputs`
+    (``cka_perturbation="mixup"``) or :func:`lscape.translation.token_noise_inputs`
+    with ``cka_noise`` as the fraction of replaced words. Each sample's
+    representation is its softmax (or logits) at every target position,
+    flattened to ``tgt_vocab * T`` features.
+    """
+    from lscape.metrics.similarity import cka, representations
+    from lscape.translation import token_mixup_inputs, token_noise_inputs
+
+    src_len = data.model_options["src_len"]
+    if settings.cka_perturbation == "mixup":
+        inputs = token_mixup_inputs(data.X_train, src_len, settings.cka_samples, settings.cka_alpha, settings.cka_seed)
+    else:
+        fraction = min(settings.cka_noise, 1.0)
+        inputs = token_noise_inputs(
+            data.X_train, src_len, data.model_options["src_vocab"], settings.cka_samples, fraction, settings.cka_seed
+        )
+    features = [
+        representations(model, inputs.to(device), settings.cka_output).flatten(1).cpu().numpy()
+        for model in (model_a, model_b)
+    ]  # each (cka_samples, tgt_vocab * T)
+    return cka(*features)
+
+
+def _per_token_profiles(result, y: torch.Tensor, include_endpoints: bool) -> None:
+    """Rescale a translation curve's profiles to per-token error (%) and loss, then rescore mc.
+
+    :func:`lscape.metrics.connectivity.evaluate_curve` divides by the number
+    of sentences and counts every padding position as an error. The padding
+    count is the same at every t, so it is subtracted before dividing by the
+    number of target tokens.
+    """
+    from lscape.metrics.connectivity import mc_score
+    from lscape.translation import IGNORE_INDEX
+
+    sentences = len(y)
+    tokens = int((y != IGNORE_INDEX).sum())
+    padding = y.numel() - tokens
+    for profile in (result.profile, result.linear_profile):
+        if profile is None:
+            continue
+        wrong = profile.error / 100.0 * sentences - padding
+        profile.error = 100.0 * wrong / tokens
+        profile.loss = profile.loss * sentences / tokens
+    result.mc, best = mc_score(result.profile.error, include_endpoints)
+    result.mc_loss, _ = mc_score(result.profile.loss, include_endpoints)
+    result.t_star = float(result.profile.t[best])
+    if result.linear_profile is not None:
+        result.linear_mc, _ = mc_score(result.linear_profile.error, include_endpoints)
