@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import xarray as xr
 
-from lscape.phases import NOT_CONVERGED, PHASES, classify
+from lscape.phases import LOCALLY_SHARP, NOT_CONVERGED, PHASES, POORLY_CONNECTED, classify, is_missing
+from lscape.validation import parameter_error
 
 # Panel letter, variable, title, colormap, log10 of the value.
 PANELS = {
@@ -138,27 +141,147 @@ def _is_dark(mesh, value) -> bool:
     return 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
 
 
-def plot_phase_map(ax, dataset: xr.Dataset, phase: xr.DataArray | None = None, **classify_options):
-    """Draw the phase of each cell as a categorical map with its label."""
+def _label_grid(phase: xr.DataArray, load: str, temperature: str) -> np.ndarray:
+    """Return labels as rows of temperature and columns of load, with "" where missing."""
+    labels = phase.transpose(temperature, load).values.astype(object)
+    labels[is_missing(labels)] = ""
+    return labels
+
+
+def plot_phase_map(ax, dataset: xr.Dataset, phase: xr.DataArray | None = None,
+                   confidence: xr.DataArray | None = None, confidence_level: float = 0.8,
+                   boundaries: bool = False, **classify_options):
+    """Draw the phase of each cell as a categorical map with its label.
+
+    Cells whose ``confidence`` (see :func:`lscape.phases.confidence`) is
+    below ``confidence_level`` are hatched and show the share under the
+    label; ``boundaries`` adds :func:`plot_phase_boundaries`. Missing labels
+    are left white.
+    """
     from matplotlib.colors import ListedColormap
 
     load, temperature = _axes_for(dataset)
     phase = classify(dataset, **classify_options) if phase is None else phase
-    labels = phase.transpose(temperature, load).values
+    labels = _label_grid(phase, load, temperature)
     order = list(PHASES) + [NOT_CONVERGED, ""]
     codes = np.vectorize(order.index)(labels)
     x_edges, y_edges = _setup_axis(ax, dataset, load, temperature)
     cmap = ListedColormap([PHASE_COLORS[p] for p in order])
     ax.pcolormesh(x_edges, y_edges, codes, cmap=cmap, vmin=-0.5, vmax=len(order) - 0.5, shading="flat")
+    shares = None if confidence is None else confidence.transpose(temperature, load).values
     for i, y in enumerate(dataset[temperature].values):
         for j, x in enumerate(dataset[load].values):
-            ax.text(x, y, labels[i, j], ha="center", va="center", fontsize=8, color="white", weight="bold")
+            text = labels[i, j]
+            if shares is not None and np.isfinite(shares[i, j]) and shares[i, j] < confidence_level:
+                ax.fill_between([x_edges[j], x_edges[j + 1]], y_edges[i], y_edges[i + 1],
+                                facecolor="none", hatch="...", edgecolor="white", linewidth=0)
+                text = f"{text}\n{shares[i, j]:.0%}"
+            ax.text(x, y, text, ha="center", va="center", fontsize=7, color="white", weight="bold")
+    if boundaries:
+        plot_phase_boundaries(ax, dataset, phase, color="black")
     ax.set_title("Phase", fontsize=9)
     return phase
 
 
+def _transition(first: str, second: str) -> str | None:
+    """Name the property that changes between two adjacent labels, or None."""
+    if first == second or first not in PHASES or second not in PHASES:
+        return None
+    if (first in LOCALLY_SHARP) != (second in LOCALLY_SHARP):
+        return "local"
+    if (first in POORLY_CONNECTED) != (second in POORLY_CONNECTED):
+        return "global"
+    return "similarity"
+
+
+# Line style and legend text of each kind of phase boundary.
+BOUNDARY_STYLES = {
+    "local": ("-", "locally sharp | flat"),
+    "global": ("--", "poorly | well connected"),
+    "similarity": (":", "IV-A | IV-B"),
+}
+
+
+def plot_phase_boundaries(ax, dataset: xr.Dataset, phase: xr.DataArray, color: str = "white",
+                          linewidth: float = 1.8, legend: bool = False) -> dict:
+    """Draw the boundaries between phases along cell edges over any panel.
+
+    A solid line separates locally sharp from flat phases (I, II | III, IV),
+    a dashed one poorly from well connected phases of the same local kind
+    (I | II, III | IV), and a dotted one IV-A from IV-B. Cells that are
+    missing or not converged get no boundary.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        An axis already drawn by :func:`plot_panel` or :func:`plot_phase_map`.
+    dataset : xarray.Dataset
+        The grid, for its load and temperature coordinates.
+    phase : xarray.DataArray
+        Labels from :func:`lscape.phases.classify`.
+    color : str, default "white"
+    linewidth : float, default 1.8
+    legend : bool, default False
+        Add a legend naming the three line styles that appear.
+
+    Returns
+    -------
+    dict
+        Kind of boundary (``"local"``, ``"global"``, ``"similarity"``) to
+        its ``LineCollection``; kinds that do not occur are absent.
+    """
+    from matplotlib.collections import LineCollection
+
+    load, temperature = _axes_for(dataset)
+    labels = _label_grid(phase, load, temperature)
+    x_edges, _ = _edges(dataset[load].values)
+    y_edges, _ = _edges(dataset[temperature].values)
+    segments: dict[str, list] = {kind: [] for kind in BOUNDARY_STYLES}
+    rows, columns = labels.shape
+    for i in range(rows):
+        for j in range(columns):
+            if j + 1 < columns:
+                kind = _transition(labels[i, j], labels[i, j + 1])
+                if kind:
+                    segments[kind].append([(x_edges[j + 1], y_edges[i]), (x_edges[j + 1], y_edges[i + 1])])
+            if i + 1 < rows:
+                kind = _transition(labels[i, j], labels[i + 1, j])
+                if kind:
+                    segments[kind].append([(x_edges[j], y_edges[i + 1]), (x_edges[j + 1], y_edges[i + 1])])
+
+    drawn = {}
+    for kind, lines in segments.items():
+        if lines:
+            style, text = BOUNDARY_STYLES[kind]
+            collection = LineCollection(lines, colors=color, linestyles=style, linewidths=linewidth, label=text)
+            ax.add_collection(collection, autolim=False)
+            drawn[kind] = collection
+    if legend and drawn:
+        ax.legend(handles=list(drawn.values()), fontsize=6, loc="lower left", framealpha=0.6)
+    return drawn
+
+
+def plot_confidence(ax, dataset: xr.Dataset, confidence: xr.DataArray, colorbar: bool = True):
+    """Draw each cell's phase confidence (share of agreeing resamples) as a heat map."""
+    load, temperature = _axes_for(dataset)
+    shares = confidence.transpose(temperature, load).values.astype(float)
+    x_edges, y_edges = _setup_axis(ax, dataset, load, temperature)
+    mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_invalid(shares), cmap="Greys_r", vmin=0.5, vmax=1.0,
+                         shading="flat")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
+    for i, y in enumerate(dataset[temperature].values):
+        for j, x in enumerate(dataset[load].values):
+            if np.isfinite(shares[i, j]):
+                ax.text(x, y, f"{shares[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if shares[i, j] < 0.75 else "black")
+    ax.set_title("Phase confidence (share of bootstrap resamples)", fontsize=9)
+    return mesh
+
+
 def plot_panels(dataset: xr.Dataset, panels: str = "abcdefg", phase_map: bool = True,
                 title: str | None = None, annotate: bool = True, phase: xr.DataArray | None = None,
+                boundaries: str | Sequence[str] = (), confidence: xr.DataArray | None = None,
                 **classify_options):
     """Draw the paper's panels (a-g) and the phase map in the paper's layout.
 
@@ -178,6 +301,14 @@ def plot_panels(dataset: xr.Dataset, panels: str = "abcdefg", phase_map: bool = 
         Write each cell's value.
     phase : xarray.DataArray, optional
         Precomputed phase labels.
+    boundaries : str or sequence of str, default ()
+        Panels that get the phase boundaries drawn over them (see
+        :func:`plot_phase_boundaries`): a string of letters such as ``"a"``
+        (the test accuracy, as in the paper), or a list of letters and
+        ``"phase"`` for the phase map.
+    confidence : xarray.DataArray, optional
+        From :func:`lscape.phases.confidence`; hatches low-confidence cells
+        of the phase map.
     **classify_options
         Passed to :func:`lscape.phases.classify`.
 
@@ -205,12 +336,22 @@ def plot_panels(dataset: xr.Dataset, panels: str = "abcdefg", phase_map: bool = 
             if key == ".":
                 continue
             axes[key] = figure.add_subplot(spec[r, offset + 2 * c : offset + 2 * c + 2])
+    targets = set(boundaries)
+    unknown = targets - set(PANELS) - {"phase"}
+    if unknown:
+        raise parameter_error("plot_panels()", "boundaries", f"panel letters from {''.join(PANELS)!r} or 'phase'",
+                              boundaries)
+    legend_on = next((key for key in axes if key in targets and key != "phase"), None)
+    if phase is None and (phase_map or targets):
+        phase = classify(dataset, **classify_options)
     for key, ax in axes.items():
         if key == "phase":
-            plot_phase_map(ax, dataset, phase, **classify_options)
+            plot_phase_map(ax, dataset, phase, confidence=confidence, boundaries="phase" in targets)
         else:
             name, label, cmap, log10 = PANELS[key]
             plot_panel(ax, dataset, name, f"({key}) {label}", cmap, log10, annotate)
+            if key in targets:
+                plot_phase_boundaries(ax, dataset, phase, legend=key == legend_on)
     if title:
         figure.suptitle(title)
     return figure
