@@ -27,8 +27,30 @@ class FigureAxes:
     temperature_parameter: str
 
 
+_WIDTH_BY_BATCH = FigureAxes("width", "widths", "batch_size", "batch_sizes")
+_WIDTH_BY_LR = FigureAxes("width", "widths", "lr", "lrs")
 FIGURE_AXES = {
-    "fig2_standard": FigureAxes("width", "widths", "batch_size", "batch_sizes"),
+    "fig2_standard": _WIDTH_BY_BATCH,
+    "fig3_lr_decay": _WIDTH_BY_BATCH,
+    "fig4_noisy_labels": _WIDTH_BY_BATCH,
+    "fig5_weight_decay": FigureAxes("width", "widths", "weight_decay", "weight_decays"),
+    "fig6_data_amount": _WIDTH_BY_BATCH,
+    "fig7_data_rearranged": _WIDTH_BY_BATCH,
+    "fig8_noise": FigureAxes("label_noise", "label_noises", "batch_size", "batch_sizes"),
+    "fig9_cka_mixup_ablation": _WIDTH_BY_BATCH,
+    "fig10_cka_pixel_noise_ablation": _WIDTH_BY_BATCH,
+    "fig11_mc_ablation": _WIDTH_BY_BATCH,
+    "fig12_curves": _WIDTH_BY_BATCH,
+    "fig13_lr_decay_gain": _WIDTH_BY_BATCH,
+    "fig14_svhn": _WIDTH_BY_BATCH,
+    "fig15_cifar100": _WIDTH_BY_BATCH,
+    "fig16_vgg": _WIDTH_BY_BATCH,
+    "fig17_noise_lr": _WIDTH_BY_LR,
+    "fig18_translation": FigureAxes("width", "embed_dims", "batch_size", "batch_sizes"),
+    "fig20_lr_temperature": _WIDTH_BY_LR,
+    "fig21_input_noise": FigureAxes("input_noise", "input_noises", "batch_size", "batch_sizes"),
+    "fig22_large_batch": _WIDTH_BY_BATCH,
+    "fig23_linear_scaling": _WIDTH_BY_BATCH,
 }
 
 # The CI preset: a 2 x 2 grid trained for a few epochs, so every notebook runs
@@ -42,7 +64,16 @@ CI_PRESET = {
     "cka_samples": 128,
     "hessian_max_iter": 20,
 }
-CI_AXES = {"widths": [2, 8], "batch_sizes": [64, 512]}
+CI_AXES = {
+    "widths": [2, 8], "batch_sizes": [64, 512], "lrs": [0.01, 0.1], "weight_decays": [5e-4, 5e-3],
+    "label_noises": [0.0, 0.2], "input_noises": [0.0, 1.0], "embed_dims": [16],
+}
+# Figures whose CI setting differs from the above: the largest meaningful
+# batch of fig22, and a 200-pair translation task small enough for a minute.
+FIGURE_CI = {
+    "fig22_large_batch": {"batch_sizes": [512, 4000]},
+    "fig18_translation": {"batch_sizes": [32, 64], "train_size": 200, "hessian_samples": 50, "cka_samples": 64},
+}
 
 
 def resolve_preset(preset: str) -> str:
@@ -107,10 +138,12 @@ def grid_spec(figure: str, preset: str = "default", seeds=(0, 1), **parameters) 
     load_values = parameters.pop(axes.load_parameter)
     temperature_values = parameters.pop(axes.temperature_parameter)
     if preset == "ci":
-        load_values = CI_AXES.get(axes.load_parameter, list(check_list(load_values, axes.load_parameter, func, LOAD_KNOBS[axes.load]))[:2])
-        temperature_values = CI_AXES.get(axes.temperature_parameter, temperature_values)
+        ci = {**CI_AXES, **FIGURE_CI.get(figure, {})}
+        load_values = ci.get(axes.load_parameter, list(check_list(load_values, axes.load_parameter, func, LOAD_KNOBS[axes.load]))[:2])
+        temperature_values = ci.get(axes.temperature_parameter, temperature_values)
         seeds = CI_PRESET["seeds"]
         parameters.update({k: v for k, v in CI_PRESET.items() if k != "seeds"})
+        parameters.update({k: v for k, v in FIGURE_CI.get(figure, {}).items() if k not in CI_AXES})
 
     load_values = check_list(load_values, axes.load_parameter, func, LOAD_KNOBS[axes.load])
     temperature_values = check_list(

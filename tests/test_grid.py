@@ -179,3 +179,99 @@ def test_batch_size_larger_than_data_rejected_before_training(tmp_path):
 def test_bad_spec_messages(changes, pattern):
     with pytest.raises(ParameterError, match=pattern):
         _spec(**changes)
+
+
+def test_new_fields_at_defaults_keep_old_keys():
+    config = RunConfig(dataset="digits", model="mlp")
+    old_fields = {
+        "dataset", "model", "width", "train_size", "label_noise", "data_seed", "batch_size", "lr", "momentum",
+        "weight_decay", "max_epochs", "min_steps", "stop_tol", "stop_patience", "lr_schedule", "lr_decay_at",
+        "lr_decay_factor", "warmup_steps", "seed",
+    }
+    assert set(config.key_dict()) == old_fields
+    assert config_key(config.with_values(data_dir="/somewhere").key_dict()) == config_key(config.key_dict())
+    assert config_key(config.with_values(input_noise=0.5).key_dict()) != config_key(config.key_dict())
+
+
+def test_linear_scaling_rule():
+    config = RunConfig(dataset="digits", model="mlp", lr=0.05, lr_scaling="linear")
+    assert config.with_values(batch_size=128).train_config().lr == pytest.approx(0.05)
+    assert config.with_values(batch_size=512).train_config().lr == pytest.approx(0.2)
+    assert config.with_values(batch_size=16).train_config().lr == pytest.approx(0.00625)
+    assert RunConfig(batch_size=512).train_config().lr == pytest.approx(0.05)
+
+
+def test_large_batch_message_names_training_set_size(tmp_path):
+    spec = _spec(base=RunConfig(dataset="mnist1d", model="cnn1d", max_epochs=1), temperature_values=(1024, 8192))
+    with pytest.raises(ParameterError, match=r"must be ints in \[1, 4000\] \(the number of training examples of 'mnist1d'.*Got 8192"):
+        run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_full_batch_accepted(tmp_path):
+    spec = _spec(load_values=(4,), temperature_values=(1437,), metrics=MetricSettings(curve_pairs=0, cka_samples=32,
+                 hessian_max_iter=3, hessian_samples=20))
+    results = run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    assert results["steps"].values.ravel().tolist() == [2.0, 2.0]  # one step per epoch
+
+
+def test_record_test_keeps_best_over_epochs(tmp_path):
+    base = RunConfig(dataset="digits", model="mlp", max_epochs=4, record_test=True)
+    spec = _spec(base=base, load_values=(8,), temperature_values=(64,),
+                 metrics=MetricSettings(curve_pairs=0, cka_samples=32, hessian_max_iter=3, hessian_samples=20))
+    results = run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    store = Store(tmp_path)
+    record = store.read_json("training", config_key(spec.config(64, 8, 0).key_dict()))
+    assert len(record["test_accuracy_curve"]) == 4
+    assert results["best_test_accuracy"].values[0, 0, 0] == pytest.approx(max(record["test_accuracy_curve"]))
+    assert (results["best_test_accuracy"] >= results["test_accuracy"] - 1e-9).all()
+    assert (results["best_test_loss"] <= results["test_loss"] + 1e-9).all()
+
+
+def test_best_test_nan_without_record_test(finished):
+    _, results = finished
+    assert np.isnan(results["best_test_accuracy"].values).all()
+
+
+def test_input_noise_as_load(tmp_path):
+    spec = _spec(load="input_noise", load_values=(0.0, 2.0), temperature_values=(64,),
+                 base=RunConfig(dataset="digits", model="mlp", width=8, max_epochs=2),
+                 metrics=MetricSettings(curve_pairs=0, cka_samples=32, hessian_max_iter=3, hessian_samples=20))
+    results = run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    assert results["train_loss"].dims == ("batch_size", "input_noise", "seed")
+    assert np.isfinite(results["test_accuracy"].values).all()
+    assert not np.allclose(results["train_loss"].sel(input_noise=0.0), results["train_loss"].sel(input_noise=2.0))
+
+
+def test_local_data_missing_rejected_before_training(tmp_path):
+    spec = _spec(base=RunConfig(dataset="svhn", model="cnn", data_dir=str(tmp_path / "data")))
+    with pytest.raises(FileNotFoundError, match=r"train_32x32\.mat"):
+        run_grid(spec, results_dir=tmp_path / "store", workers=1, progress=False)
+    assert not (tmp_path / "store").exists()
+
+
+def test_translation_grid_metrics_finite(tmp_path):
+    base = RunConfig(dataset="synthetic_translation", model="transformer", train_size=64, optimizer="adam", lr=1e-3,
+                     label_smoothing=0.1, weight_decay=0.0, warmup_steps=2, max_epochs=1, record_test=True)
+    spec = _spec(base=base, load_values=(16,), temperature_values=(32,),
+                 metrics=MetricSettings(curve_epochs=1, cka_samples=16, hessian_max_iter=2, hessian_samples=8))
+    results = run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    for name in ("test_accuracy", "test_loss", "hessian_trace", "mc", "mc_loss", "cka", "best_test_loss"):
+        assert np.isfinite(results[name].values).all(), name
+    assert (results["curve_error"] <= 100).all()  # per-token error in percent, padding excluded
+    assert (results["test_accuracy"] <= 100).all()
+
+
+@pytest.mark.parametrize(
+    "options, pattern",
+    [
+        ({"dataset": "synthetic_translation"}, r"'model' parameter of RunConfig\(\) must be 'transformer' for a translation"),
+        ({"model": "transformer"}, r"'model' parameter of RunConfig\(\) must be 'transformer' for a translation .*'digits'"),
+        ({"lr_scaling": "sqrt"}, r"'lr_scaling' .* one of \{'none', 'linear'\}"),
+        ({"input_noise": -1.0}, r"'input_noise' .* \[0, inf\)\. Got -1\.0"),
+        ({"data_dir": 3}, r"'data_dir' .* a str \(a folder path\) or None\. Got 3"),
+    ],
+)
+def test_bad_run_config_messages(options, pattern):
+    with pytest.raises(ParameterError, match=pattern):
+        RunConfig(**{"dataset": "digits", "model": "mlp", **options})

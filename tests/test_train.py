@@ -118,3 +118,69 @@ def test_step_schedule_decays_lr():
 def test_bad_config_messages(options, pattern):
     with pytest.raises(ParameterError, match=pattern):
         TrainConfig(**options)
+
+
+def test_warmup_rises_linearly_for_every_schedule():
+    from lscape.train import _lr_factor
+
+    for schedule in ("constant", "step", "inverse_sqrt"):
+        config = TrainConfig(lr_schedule=schedule, warmup_steps=10, max_epochs=10)
+        assert _lr_factor(config, 0, 0, 10) == pytest.approx(0.1)
+        assert _lr_factor(config, 4, 0, 10) == pytest.approx(0.5)
+        assert _lr_factor(config, 9, 0, 10) == pytest.approx(1.0)
+
+
+def test_inverse_sqrt_after_warmup():
+    from lscape.train import _lr_factor
+
+    config = TrainConfig(lr_schedule="inverse_sqrt", warmup_steps=100)
+    assert _lr_factor(config, 399, 0, 10) == pytest.approx(0.5)  # sqrt(100 / 400)
+
+
+def test_adam_used_and_trains():
+    from lscape.train import make_optimizer
+
+    X, y = _toy()
+    torch.manual_seed(0)
+    model = build("cnn", 2, 2, (1, 8, 8))
+    config = TrainConfig(batch_size=16, max_epochs=5, optimizer="adam", lr=1e-2, weight_decay=0.0)
+    assert isinstance(make_optimizer(model, config), torch.optim.Adam)
+    result = train(model, X, y, config)
+    assert result.epoch_losses[-1] < result.epoch_losses[0]
+
+
+def test_label_smoothing_raises_floor_of_loss():
+    class Perfect(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return torch.tensor([[30.0, -30.0]]).repeat(len(x), 1) + 0.0 * self.weight
+
+    X, y = torch.zeros(8, 1), torch.zeros(8, dtype=torch.long)
+    plain = train(Perfect(), X, y, TrainConfig(batch_size=8, max_epochs=1, lr=1e-9)).epoch_losses[0]
+    smoothed = train(Perfect(), X, y, TrainConfig(batch_size=8, max_epochs=1, lr=1e-9, label_smoothing=0.1)).epoch_losses[0]
+    assert plain < 1e-6
+    assert smoothed == pytest.approx(0.05 * 60, rel=1e-3)  # half the smoothing mass on the wrong class, 60 nats away
+
+
+def test_eval_fn_called_every_epoch():
+    X, y = _toy()
+    torch.manual_seed(0)
+    model = build("cnn", 2, 2, (1, 8, 8))
+    result = train(model, X, y, TrainConfig(batch_size=16, max_epochs=3), eval_fn=lambda m, epoch: epoch)
+    assert result.evaluations == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "options, pattern",
+    [
+        ({"optimizer": "rmsprop"}, r"'optimizer' parameter of TrainConfig\(\) must be one of \{'sgd', 'adam'\}\. Got 'rmsprop'"),
+        ({"label_smoothing": 1.0}, r"'label_smoothing' .* \[0, 1\)\. Got 1\.0"),
+        ({"warmup_steps": -1}, r"'warmup_steps' .* \[0, inf\)"),
+    ],
+)
+def test_new_option_messages(options, pattern):
+    with pytest.raises(ParameterError, match=pattern):
+        TrainConfig(**options)
