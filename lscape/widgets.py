@@ -352,8 +352,9 @@ def slice_explorer(results: xr.Dataset, metrics: Sequence[str] | None = None, ph
     Returns
     -------
     ipywidgets.VBox
-        The two sliders and three ``ipywidgets.Stack`` widgets of images,
-        carrying the CSS classes ``lscape-temperature-slider``,
+        The two sliders and three ``ipywidgets.Stack`` widgets of images.
+        The box and its parts carry the CSS classes ``lscape-slice-explorer``,
+        ``lscape-temperature-slider``,
         ``lscape-load-slider``, ``lscape-row-slice``, ``lscape-column-slice``
         and ``lscape-cell-profile``.
 
@@ -417,7 +418,9 @@ def slice_explorer(results: xr.Dataset, metrics: Sequence[str] | None = None, ph
                          "(solid) and the straight line (dashed)"),
             _linked_stack(inner, temperature_slider, "lscape-cell-profile"),
         ]
-    return widgets.VBox(parts)
+    explorer = widgets.VBox(parts)
+    explorer.add_class("lscape-slice-explorer")
+    return explorer
 
 
 __all__ = ["SLICE_METRICS", "plot_cell_profile", "plot_column_slice", "plot_row_slice", "slice_explorer"]
