@@ -69,9 +69,12 @@ CI_AXES = {
     "label_noises": [0.0, 0.2], "input_noises": [0.0, 1.0], "embed_dims": [16],
 }
 # Figures whose CI setting differs from the above: the largest meaningful
-# batch of fig22, and a 200-pair translation task small enough for a minute.
+# batch of fig22, batches that fit fig6's and fig7's smallest training set,
+# and a 200-pair translation task small enough for a minute.
 FIGURE_CI = {
     "fig22_large_batch": {"batch_sizes": [512, 4000]},
+    "fig6_data_amount": {"batch_sizes": [16, 64]},
+    "fig7_data_rearranged": {"batch_sizes": [16, 64]},
     "fig18_translation": {"batch_sizes": [32, 64], "train_size": 200, "hessian_samples": 50, "cka_samples": 64},
 }
 
@@ -159,3 +162,51 @@ def grid_spec(figure: str, preset: str = "default", seeds=(0, 1), **parameters) 
         temperature=axes.temperature, temperature_values=tuple(temperature_values),
         seeds=tuple(seeds), base=RunConfig(**run), metrics=MetricSettings(**metric), name=figure,
     )
+
+
+def summary(results, variables=("test_accuracy", "train_loss", "hessian_trace", "mc", "cka")):
+    """Return a table (pandas.DataFrame) of the cell means of ``variables``, one row per cell.
+
+    Variables missing from ``results`` are skipped; ``stopped_early`` and
+    ``diverged`` are the fraction of runs of the cell.
+    """
+    from lscape.grid import cell_means
+
+    means = cell_means(results)
+    names = [name for name in variables if name in means]
+    table = means[names].to_dataframe()[names]
+    for flag in ("stopped_early", "diverged"):
+        if flag in results:
+            table[flag] = results[flag].mean("seed").to_dataframe()[flag]
+    return table
+
+
+def stack_grids(grids: dict, dim: str):
+    """Stack grids of the same axes along a new dimension ``dim`` with the dict's keys as coordinates.
+
+    Used where a figure varies a third knob in columns, e.g. the training-set
+    size of Figure 6. Returns an ``xarray.Dataset`` with the attributes of
+    the first grid.
+    """
+    import xarray as xr
+
+    keys = list(grids)
+    stacked = xr.concat([grids[k] for k in keys], dim=dim, combine_attrs="drop_conflicts")
+    stacked = stacked.assign_coords({dim: keys})
+    stacked.attrs.update({"load": grids[keys[0]].attrs.get("load"), "temperature": grids[keys[0]].attrs.get("temperature")})
+    return stacked
+
+
+def rearrange(stacked, new_load: str, **fixed):
+    """Select one value of the old load (``fixed``, e.g. ``width=8``) and make ``new_load`` the x axis.
+
+    Turns the stack of Figure 6 (columns of training-set size, each a width x
+    batch-size grid) into Figure 7's layout: training-set size on the x axis,
+    one plot per width.
+    """
+    selected = stacked.sel(fixed)
+    temperature = stacked.attrs["temperature"]
+    order = [temperature, new_load] + [d for d in selected.dims if d not in (temperature, new_load)]
+    rearranged = selected.transpose(*order)
+    rearranged.attrs.update({"load": new_load, "temperature": temperature})
+    return rearranged
