@@ -24,7 +24,7 @@ import torch
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 IGNORE_INDEX = -100  # torch.nn.CrossEntropyLoss's default ignore_index
-DEFAULT_TRAIN_PAIRS = 4000  # the paper subsamples 4K sentence pairs of IWSLT16 De-En
+DEFAULT_TRAIN_PAIRS = 4000  # Yang et al. (2021) train on 4K sentence pairs of IWSLT16 De-En
 MAX_TOKENS = 50  # longer IWSLT sentence pairs are dropped before subsampling
 MAX_VOCABULARY = 8000  # most frequent words per language; the rest map to <unk>
 
