@@ -355,6 +355,8 @@ def diagnose(
         The training data, as tensors or a ``DataLoader``: ``X`` of shape
         ``(n, *input_shape)`` and ``y`` of shape ``(n,)``. All of it is
         gathered into memory (curve training and evaluation use all of it).
+        A shuffling ``DataLoader`` yields another order on every call, and
+        the curve's minibatches, so mc, change with it.
     loss_fn : callable, optional
         ``loss_fn(outputs, y)``, the mean loss over a batch; default
         cross-entropy.
