@@ -20,7 +20,7 @@ from lscape.phases import NOT_CONVERGED
 from lscape.plots import AXIS_LABELS, INVERSE_TEMPERATURE, PANELS, _axes_for
 from lscape.validation import check_bool, check_choice, check_int, check_type, parameter_error
 
-# The seven panels of the paper, in its order: (variable, title, log scale).
+#: The seven panels a-g of Figure 2 in Yang et al. (2021), in that order: (variable, title, log scale).
 SLICE_METRICS = tuple((name, title.replace(" (log10)", ""), log10) for name, title, _, log10 in PANELS.values())
 PROFILE_LABELS = {"curve_error": "training error (%)", "curve_loss": "training loss (nats)"}
 # Dimensions over which a metric is repeated within a cell: its spread.
@@ -171,7 +171,7 @@ def plot_row_slice(results: xr.Dataset, temperature_value, metrics: Sequence[str
     temperature_value : int or float
         One value of the temperature coordinate, e.g. a batch size.
     metrics : list of str, optional
-        Variables to draw; by default the seven panels of the paper that
+        Variables to draw; by default those of :data:`SLICE_METRICS` that
         ``results`` contains (test accuracy, training loss, Hessian top
         eigenvalue and trace, mc, CKA, L2 distance).
     phase : xarray.DataArray, optional
@@ -332,8 +332,8 @@ def slice_explorer(results: xr.Dataset, metrics: Sequence[str] | None = None, ph
     results : xarray.Dataset
         A grid from :func:`lscape.grid.run_grid`.
     metrics : list of str, optional
-        Variables to draw; by default every one of the paper's seven panels
-        that ``results`` contains.
+        Variables to draw; by default those of :data:`SLICE_METRICS` that
+        ``results`` contains.
     phase : xarray.DataArray, optional
         Phase labels from :func:`lscape.phases.classify`, written above each
         slice plot.

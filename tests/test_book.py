@@ -26,22 +26,25 @@ VENDORED = (
     "_static/vendor/html-manager-1.0.15/embed-amd.js",
     "_static/vendor/mathjax-3.2.2/es5/tex-chtml.js",
 )
-_BUILT: dict[str, Path] = {}
+_BUILT: dict = {}
 
 
 def build_book(root: Path) -> Path:
-    """Copy the book sources to ``root``, execute every notebook into them at the CI preset, build the HTML."""
+    """Copy the book sources to ``root``, execute the notebooks of the toc at the CI preset, build the HTML."""
     shutil.copy(ROOT / "_config.yml", root / "_config.yml")
     shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("executed", "_build"))
     shutil.copytree(ROOT / "docs", root / "docs", ignore=shutil.ignore_patterns("screenshots"))
     executed = root / "book" / "executed"
     executed.mkdir()
     environment = {**os.environ, "LSCAPE_PRESET": "ci"}
-    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        subprocess.run(
+    for name in toc_notebooks():
+        notebook = ROOT / "notebooks" / f"{name}.ipynb"
+        assert notebook.exists(), f"book/_toc.yml lists book/executed/{name}, but {notebook} does not exist"
+        completed = subprocess.run(
             [str(BIN / "papermill"), "--cwd", str(ROOT / "notebooks"), str(notebook), str(executed / notebook.name)],
-            check=True, env=environment, capture_output=True,
+            env=environment, capture_output=True, text=True,
         )
+        assert completed.returncode == 0, f"papermill failed on {notebook.name}:\n{completed.stderr[-3000:]}"
     completed = subprocess.run(
         [str(BIN / "jupyter-book"), "build", str(root), "--config", str(root / "_config.yml"),
          "--toc", str(root / "book" / "_toc.yml"), "--warningiserror", "--keep-going"],
@@ -54,11 +57,18 @@ def build_book(root: Path) -> Path:
 def book_html(tmp_path_factory) -> Path:
     """Return the HTML folder of the book, building it once per test session.
 
-    The browser tests share this build with the tests below.
+    The browser tests share this build with the tests below. A failed build
+    is not retried: every later test gets the same error.
     """
+    if "error" in _BUILT:
+        raise _BUILT["error"]
     if "html" not in _BUILT:
-        given = os.environ.get("LSCAPE_BOOK_HTML")
-        _BUILT["html"] = Path(given) if given else build_book(tmp_path_factory.mktemp("book"))
+        prebuilt = os.environ.get("LSCAPE_BOOK_HTML")
+        try:
+            _BUILT["html"] = Path(prebuilt) if prebuilt else build_book(tmp_path_factory.mktemp("book"))
+        except AssertionError as error:
+            _BUILT["error"] = error
+            raise
     return _BUILT["html"]
 
 
@@ -76,6 +86,12 @@ def toc_files(entries) -> list[str]:
 def toc_pages() -> list[str]:
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
     return [toc["root"]] + toc_files([toc])
+
+
+def toc_notebooks() -> list[str]:
+    """Return the names of the notebooks that the toc renders from book/executed/."""
+    prefix = "book/executed/"
+    return [name.removeprefix(prefix) for name in toc_pages() if name.startswith(prefix)]
 
 
 def widget_state(page: str) -> dict:
@@ -104,9 +120,9 @@ def test_every_toc_page_rendered(built_book):
 
 @pytest.mark.book
 def test_toc_lists_every_notebook():
-    pages = toc_pages()
-    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        assert f"book/executed/{notebook.stem}" in pages, f"{notebook.name} has no page in book/_toc.yml"
+    listed = set(toc_notebooks())
+    notebooks = {notebook.stem for notebook in (ROOT / "notebooks").glob("*.ipynb")}
+    assert sorted(notebooks - listed) == [], "notebooks without a book/executed/<name> entry in book/_toc.yml"
 
 
 @pytest.mark.book

@@ -29,7 +29,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync",
 ]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
-# SHA-256 of the image a Stack widget currently shows, and its natural width.
+# SHA-256 of the image file a Stack widget currently shows.
 SHOWN_IMAGE = """async (stack) => {
     const image = stack.querySelector("img");
     const bytes = await (await fetch(image.src)).arrayBuffer();
@@ -207,11 +207,17 @@ def test_load_slider_changes_column_slice(page, book_url):
 
 
 def test_figure2_screenshot(page, book_url, tmp_path):
+    page.set_viewport_size({"width": 1280, "height": 1600})  # Chromium paints only what fits in the viewport
     open_figure2(page, book_url)
+    before = {name: shown_image(page, name) for name in ("lscape-row-slice", "lscape-column-slice")}
     press(page, "lscape-temperature-slider", "ArrowRight")
     press(page, "lscape-load-slider", "ArrowRight")
+    for name, image in before.items():
+        assert wait_for_change(page, name, image) != image
     explorer = page.locator(".lscape-slice-explorer")
     explorer.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.lscape-slice-explorer img')].every((image) => image.complete)")
     path = tmp_path / "fig2_sliders.png"
     explorer.screenshot(path=str(path))
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
