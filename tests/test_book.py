@@ -166,7 +166,7 @@ def test_api_reference_documents_every_module(built_book):
                  "lscape.metrics.hessian.hessian_trace", "lscape.metrics.connectivity.mode_connectivity",
                  "lscape.metrics.similarity.cka", "lscape.metrics.distance.l2_distance", "lscape.grid.run_grid",
                  "lscape.store.Store", "lscape.phases.classify", "lscape.plots.plot_panels",
-                 "lscape.notebook.grid_spec", "lscape.widgets.slice_explorer"):
+                 "lscape.notebook.grid_spec", "lscape.diagnose.diagnose", "lscape.widgets.slice_explorer"):
         assert f'id="{name}"' in page, name
 
 
