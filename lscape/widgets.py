@@ -119,7 +119,7 @@ def _setup_slice_axis(ax, dim: str, x: np.ndarray) -> None:
 
 
 def _label_phases(ax, x: np.ndarray, labels: Sequence[str]) -> None:
-    """Write each point's phase just above the plot, in axes coordinates so that log axes are no problem."""
+    """Write each point's phase just above the plot: x in data coordinates, y in axes coordinates."""
     for position, label in zip(x, labels):
         ax.text(position, 1.02, label, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
                 fontsize=7, color="0.3")
