@@ -1,0 +1,143 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 4: noisy labels and double descent
+#
+# **Question.** What happens to the phases when part of the training labels are
+# wrong, and where does the test accuracy dip (double descent)?
+#
+# **What the paper found.** With 10% of CIFAR-10's labels randomized, the main
+# conclusion of Figure 2 holds (the best test accuracy is in phase IV-B), and a
+# "dark band" of low test accuracy appears between the phases: width-wise and
+# temperature-wise double descent whose shape follows the transitions of the
+# Hessian panels. In a column that cuts through phase III, the best test
+# accuracy is in phase I or II, whose minima are sharp and whose training loss is
+# not near zero: on a poorly connected landscape, training to zero loss can hurt.
+#
+# **The label-noise fraction.** On the embedded default (MNIST-1D) a probe
+# found the double-descent band within seed noise at 10% randomized labels and
+# clear at 20% (test accuracy dipped 6-9 points at the interpolation threshold).
+# This notebook therefore uses `label_noise = 0.2`; the paper's 10% is one
+# parameter away (`-p label_noise 0.1`). Each changed label goes to a different
+# class, chosen with a fixed seed; the applied fraction is recorded exactly.
+# Widths and batch sizes are Figure 2's (without batch 1024, to save time), so
+# Figure 8 reuses this grid's width-16 column.
+
+# %% tags=["parameters"]
+dataset = "mnist1d"  # embedded data set: "mnist1d" (4,000 train / 1,000 test) or "digits"; local: "cifar10", "cifar100", "svhn"
+model = "cnn1d"  # network: "cnn1d" (plain CNN, stages k/2k/4k/8k), "resnet18_1d", "vgg11_1d"; 2D: "resnet18", "vgg11", "cnn"; "mlp"
+widths = [2, 4, 8, 16, 32]  # load axis: width k (channels of the first stage)
+batch_sizes = [16, 64, 256]  # temperature axis: SGD batch size (smaller = hotter)
+seeds = [0, 1]  # independent runs per cell (at least 2: CKA, L2 and mc compare seed pairs)
+lr = 0.05  # SGD learning rate
+momentum = 0.9  # SGD momentum
+weight_decay = 5e-4  # L2 coefficient of SGD
+max_epochs = 25  # epoch cap when the plateau rule does not fire
+min_steps = 1000  # optimizer steps before the plateau rule may fire; raises the cap for large batches
+hessian_samples = 200  # size of the fixed training batch for the Hessian
+hessian_max_iter = 100  # max Hessian-vector products for the eigenvalue and for the trace
+hessian_tol = 1e-3  # relative tolerance of power iteration and Hutchinson
+cka_samples = 640  # number of mixup inputs for CKA
+cka_alpha = 16.0  # mixup coefficient ~ Beta(alpha, alpha)
+curve_epochs = 100  # epochs of Bezier-curve training (batch 128) for mode connectivity
+curve_lr = 0.03  # SGD learning rate of the curve (the paper: 0.01; 0.03 is in its ablation)
+label_noise = 0.2  # fraction of training labels randomized, each to another class (the paper: 0.1)
+data_dir = None  # folder of local data sets (CIFAR, SVHN); None: $LSCAPE_DATA_DIR or ~/data
+results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
+device = "cpu"  # torch device, e.g. "cuda"
+workers = None  # worker processes; None: one per CPU core
+preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from lscape import grid, notebook, phases, plots
+
+spec = notebook.grid_spec(
+    "fig4_noisy_labels", preset=preset, seeds=seeds,
+    widths=widths, batch_sizes=batch_sizes, dataset=dataset, model=model, lr=lr, momentum=momentum,
+    weight_decay=weight_decay, max_epochs=max_epochs, min_steps=min_steps,
+    hessian_samples=hessian_samples, hessian_max_iter=hessian_max_iter, hessian_tol=hessian_tol,
+    cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, curve_lr=curve_lr,
+    data_dir=data_dir, label_noise=label_noise,
+)
+print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.resolve_preset(preset)!r}")
+
+# %% [markdown]
+# ## Train and measure the grid
+#
+# Every run and seed pair is read from the results store when another notebook
+# already computed it with the same settings; only the missing ones are trained.
+
+# %%
+results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+means = grid.cell_means(results)
+converged = means["diverged"].values == 0
+assert np.isfinite(means["test_accuracy"].values[converged]).all(), "a converged cell lacks its test accuracy"
+cka = means["cka"].values[np.isfinite(means["cka"].values)]  # NaN where a model's outputs are constant
+assert ((cka >= 0) & (cka <= 1)).all(), "CKA outside [0, 1]"
+assert np.allclose(results["label_noise_applied"], label_noise, atol=1e-3), "label noise not applied as asked"
+
+# %% [markdown]
+# ## The panels
+#
+# Load grows to the right and temperature grows upward, as in the paper. Each
+# cell is the mean over seeds (CKA: over seed pairs; mc: over the connected pairs).
+
+# %%
+phase = phases.classify(results)
+figure = plots.plot_panels(results, panels="abcdefg", phase=phase, title="Figure 4 on the embedded default data (randomized labels)")
+plt.show()
+
+# %% [markdown]
+# ## Double descent along rows and columns
+#
+# Left: test accuracy against width at each batch size (row slices); a dip
+# between small and large widths is the width-wise double descent. Right: test
+# accuracy against batch size at each width (column slices), each point labelled
+# with its phase; the paper finds that a column cutting through phase III has its
+# best accuracy in phase I or II.
+
+# %%
+phase_means = means.assign(phase=phase)
+figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+for batch_size in means["batch_size"].values:
+    row = means.sel(batch_size=batch_size)
+    left.plot(row["width"], row["test_accuracy"], "o-", label=f"batch {batch_size:g}")
+for width in means["width"].values:
+    column = phase_means.sel(width=width)
+    right.plot(column["batch_size"], column["test_accuracy"], "o-", label=f"width {width:g}")
+    for batch_size, accuracy, label in zip(column["batch_size"].values, column["test_accuracy"].values,
+                                           column["phase"].values):
+        right.annotate(str(label), (batch_size, accuracy), fontsize=6, xytext=(2, 2), textcoords="offset points")
+left.set(xscale="log", xlabel="width k", ylabel="test accuracy (%)", title="row slices")
+right.set(xscale="log", xlabel="batch size", ylabel="test accuracy (%)", title="column slices")
+left.legend(fontsize=7)
+right.legend(fontsize=7)
+plt.show()
+
+# %% [markdown]
+# ## What the default setting shows
+#
+# **Not measured yet.** This notebook's default run was not completed during
+# its development on 2026-12-04 (the shared 2-core machine ran at a load average
+# of 7-8), so no measured result or run time is stated here. The panels and
+# the table below are recomputed on every run; compare them with the paper's
+# finding above. Its CI setting (`LSCAPE_PRESET=ci`) runs end to end.
+
+# %%
+notebook.summary(results).round(3)
