@@ -104,10 +104,11 @@ figure = plots.plot_panels(results, phase=phase, title="Figure 2 on the embedded
 plt.show()
 
 # %% [markdown]
-# The phase map comes from a simple rule (see `lscape.phases.classify`): a cell is
-# locally sharp when its training loss lies above the geometric middle of the
-# grid's range, poorly connected when $mc < -2$ points, and in IV-B when its
-# CKA is in the upper half of the phase-IV cells' range.
+# The phase map comes from `lscape.phases.classify`: a cell is locally sharp
+# when its training loss and Hessian trace, each placed on its log-scale range
+# over the grid, lie on average above the middle; poorly connected when $mc$ is
+# below minus 5% of the grid's largest $|mc|$; and in IV-B when its CKA is in
+# the upper half of the phase-IV cells' range.
 #
 # ## What the default setting shows
 #
@@ -144,8 +145,10 @@ plt.show()
 # - The loss drop from top to bottom at large width is about 3-4x, not the
 #   paper's tenfold.
 # - The best test accuracy (95.4%, batch 16 and width 32) is in a cell the
-#   simple rule calls IV-A; the IV-B cells (batch 64-256, width 16-32) are
-#   within 1-3 points of it.
+#   rule calls IV-B. Because the Hessian grows with batch size here, the rule
+#   calls batch 1024 at widths 4-16 phase I rather than III;
+#   `phases.classify(results, sharpness="train_loss")` labels widths 8-16
+#   there III, as the training loss alone suggests.
 # - The plateau stopping rule (loss change below $10^{-4}$ for 5 epochs) fired
 #   in no run: every run ended at its cap of 25 epochs or 1,000 steps,
 #   whichever is longer (batch 1024: 250 epochs). The `stopped_early` column
@@ -160,9 +163,9 @@ plt.show()
 # This notebook trains the curve with lr 0.03 (one of the paper's ablation
 # settings) for 100 epochs (3,200 steps). Doubling that to 200 epochs moved
 # mc by $+1.7$ to $+2.8$ points in the four cells measured, and the batch-1024
-# barrier at width 32 shrank from $-2.7$ to $-0.6$: the phase-III band above
-# is a statement about how hard the low-temperature minima are to connect at
-# a fixed curve budget, not a barrier that survives any budget. The
+# barrier at width 32 shrank from $-2.7$ to $-0.6$: the poorly connected row
+# at batch 1024 above says how hard the low-temperature minima are to connect
+# at a fixed curve budget; it is not a barrier that survives any budget. The
 # measurements are in `docs/mc_budget.csv`, made by
 # `benchmarks/mc_budget.py --curve-lr 0.01 0.03 --epochs 25 50 100 200`.
 
