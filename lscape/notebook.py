@@ -70,12 +70,15 @@ CI_AXES = {
 }
 # Figures whose CI setting differs from the above: the largest meaningful
 # batch of fig22, batches that fit fig6's and fig7's smallest training set,
-# and a 200-pair translation task small enough for a minute.
+# and a 100-pair translation task small enough for a minute.
 FIGURE_CI = {
     "fig22_large_batch": {"batch_sizes": [512, 4000]},
     "fig6_data_amount": {"batch_sizes": [16, 64]},
     "fig7_data_rearranged": {"batch_sizes": [16, 64]},
-    "fig18_translation": {"batch_sizes": [32, 64], "train_size": 200, "hessian_samples": 50, "cka_samples": 64},
+    "fig18_translation": {
+        "batch_sizes": [64], "train_size": 100, "max_epochs": 2, "hessian_samples": 20, "hessian_max_iter": 5,
+        "cka_samples": 32, "curve_epochs": 1,
+    },
 }
 
 
@@ -87,6 +90,16 @@ def resolve_preset(preset: str) -> str:
     """
     chosen = os.environ.get("LSCAPE_PRESET") or preset
     return check_choice(chosen, "preset", "grid_spec()", PRESETS)
+
+
+def workers_for(preset: str, workers: int | None) -> int | None:
+    """Return the worker processes for :func:`lscape.grid.run_grid`: 1 under the CI preset, else ``workers``.
+
+    CI grids are so small that starting worker processes (each imports torch)
+    costs more than the work, and notebooks that run several grids start a
+    pool for each.
+    """
+    return 1 if resolve_preset(preset) == "ci" else workers
 
 
 def _split_settings(figure: str, settings: dict) -> tuple[dict, dict, dict]:

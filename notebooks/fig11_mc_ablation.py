@@ -74,7 +74,7 @@ for curve_lr, curve_bends in curve_settings:
         cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, data_dir=data_dir,
         curve_lr=curve_lr, curve_bends=curve_bends,
     )
-    grids[(curve_lr, curve_bends)] = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+    grids[(curve_lr, curve_bends)] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 for setting, results in grids.items():
     assert np.isfinite(results["mc"].values).all(), setting
 

@@ -69,7 +69,7 @@ spec = notebook.grid_spec(
     cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, curve_lr=curve_lr,
     data_dir=data_dir,
 )
-results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 assert np.isfinite(results["curve_error"].values).all()
 assert np.allclose(results["curve_error"].isel(t=[0, -1]), results["linear_error"].isel(t=[0, -1])), "curve and line share endpoints"
 

@@ -79,8 +79,8 @@ decay_spec = notebook.grid_spec(
     data_dir=data_dir, lr_schedule="step", lr_decay_at=lr_decay_at,
     lr_decay_factor=lr_decay_factor,
 )
-constant = grid.run_grid(constant_spec, results_dir=results_dir, workers=workers, device=device)
-decayed = grid.run_grid(decay_spec, results_dir=results_dir, workers=workers, device=device)
+constant = grid.run_grid(constant_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+decayed = grid.run_grid(decay_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 best_constant = grid.cell_means(constant)["test_accuracy"].max("batch_size")
 best_decayed = grid.cell_means(decayed)["test_accuracy"].max("batch_size")
 gain = best_decayed - best_constant

@@ -111,7 +111,7 @@ print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.re
 # ## Train and measure the grid (constant learning rate after the warmup)
 
 # %%
-results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 results = results.rename({"width": "embed_dim"})
 results.attrs["load"] = "embed_dim"
 means = grid.cell_means(results)
@@ -145,7 +145,7 @@ plt.show()
 # Figure 19 shows only the test loss.
 
 # %%
-inverse_sqrt = grid.run_grid(inverse_sqrt_spec, results_dir=results_dir, workers=workers, device=device)
+inverse_sqrt = grid.run_grid(inverse_sqrt_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 inverse_sqrt = inverse_sqrt.rename({"width": "embed_dim"})
 inverse_sqrt.attrs["load"] = "embed_dim"
 assert (results["best_test_loss"] <= results["test_loss"] + 1e-9).all()

@@ -71,7 +71,7 @@ spec = notebook.grid_spec(
     cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, curve_lr=curve_lr,
     data_dir=data_dir,
 )
-results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 phase = phases.classify(results)
 means = grid.cell_means(results)
 

@@ -82,7 +82,7 @@ print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.re
 # already computed it with the same settings; only the missing ones are trained.
 
 # %%
-results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 means = grid.cell_means(results)
 converged = means["diverged"].values == 0
 assert np.isfinite(means["test_accuracy"].values[converged]).all(), "a converged cell lacks its test accuracy"

@@ -79,7 +79,7 @@ def data_grids(label_noise):
             cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, curve_lr=curve_lr,
             data_dir=data_dir, label_noise=label_noise, train_size=None if size >= full_size else size,
         )
-        grids[size] = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+        grids[size] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
     return notebook.stack_grids(grids, "train_size")
 
 

@@ -69,7 +69,7 @@ for alpha in cka_alphas:
         cka_samples=cka_samples, curve_epochs=curve_epochs, curve_lr=curve_lr, data_dir=data_dir,
         cka_alpha=alpha,
     )
-    grids[alpha] = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device, progress=False)
+    grids[alpha] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, progress=False)
 for alpha, results in grids.items():
     cka = results["cka"].values[np.isfinite(results["cka"].values)]  # NaN where a model's outputs are constant
     assert ((cka >= 0) & (cka <= 1)).all(), alpha

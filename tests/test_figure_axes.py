@@ -40,8 +40,8 @@ def test_ci_preset_of_large_batch_figure_reaches_full_batch(monkeypatch):
 def test_ci_preset_of_translation_is_small(monkeypatch):
     monkeypatch.delenv("LSCAPE_PRESET", raising=False)
     spec = grid_spec("fig18_translation", preset="ci", **_parameters("fig18_translation"))
-    assert spec.base.train_size == 200
-    assert spec.base.max_epochs == 3
+    assert spec.base.train_size == 100
+    assert spec.base.max_epochs == 2
 
 
 def test_bad_embedding_dimension_named(monkeypatch):
@@ -49,3 +49,13 @@ def test_bad_embedding_dimension_named(monkeypatch):
     with pytest.raises(ParameterError, match=r"'embed_dims\[0\]' .* \[1, inf\)\. Got 0"):
         grid_spec("fig18_translation", embed_dims=[0, 16], batch_sizes=[16],
                   dataset="synthetic_translation", model="transformer")
+
+
+def test_ci_preset_runs_in_process(monkeypatch):
+    from lscape.notebook import workers_for
+
+    monkeypatch.setenv("LSCAPE_PRESET", "ci")
+    assert workers_for("default", None) == 1
+    monkeypatch.delenv("LSCAPE_PRESET")
+    assert workers_for("default", None) is None
+    assert workers_for("default", 3) == 3
