@@ -150,7 +150,7 @@ def test_l2_distance_skips_frozen_unless_buffers():
     a, b = _mlp(0), _mlp(1)
     a[0].requires_grad_(False)
     b[0].requires_grad_(False)
-    expected = np.sqrt(sum(float(((p - q) ** 2).sum()) for p, q in zip(a[2].parameters(), b[2].parameters())))
+    expected = np.sqrt(sum(float(((p - q) ** 2).sum().detach()) for p, q in zip(a[2].parameters(), b[2].parameters())))
     assert l2_distance(a, b) == pytest.approx(expected, rel=1e-6)
 
 
