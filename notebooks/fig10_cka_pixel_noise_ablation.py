@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 10: CKA with uniform input noise instead of mixup
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** What if CKA's perturbed inputs are training inputs plus uniform
 # noise rather than mixup?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 11: how mode connectivity is measured
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the mode-connectivity panel depend on how the Bezier curve
 # is trained?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 12: the curves behind the mode-connectivity panel
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** What do the individual low-energy curves behind Figure 2's mc
 # panel look like?
 #

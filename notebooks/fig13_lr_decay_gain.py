@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 13: where learning-rate decay helps most
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** For each width, how much does learning-rate decay raise the best
 # test accuracy over the temperatures?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 15: CIFAR-100
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the phase picture of Figure 2 hold on another data set?
 #
 # **What the paper found.** On CIFAR-100 (ResNet18) the results are quite similar
@@ -119,7 +123,8 @@ plt.show()
 #
 # **What differs.** The digits are an easy task (1,437 training images of
 # 8x8 pixels): every cell at batch 64-256 but one (width 2, batch 64: 0.10)
-# reaches training loss 0.03 or less, with 94-97% test accuracy, and mc stays within 2.4 points of zero everywhere
+# reaches training loss 0.03 or less, with 94-97% test accuracy, and mc stays
+# within 2.4 points of zero everywhere
 # there. No poorly connected phase (I or III) appears. The paper's SVHN finding,
 # the smallest Hessian trace at small batches where the test accuracy is not
 # the best, is only partly visible. The smallest trace (0.35, batch 16, width 32)

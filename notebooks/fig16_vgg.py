@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 16: VGG11
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the phase picture depend on the architecture?
 #
 # **What the paper found.** With VGG11 on CIFAR-10 (convolutions of widths

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 17: randomized labels with the learning rate as temperature
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the double descent of Figure 4 appear when the temperature
 # is the learning rate instead of the batch size?
 #

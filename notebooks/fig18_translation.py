@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figures 18 and 19: machine translation with a Transformer
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the taxonomy carry over from image classification to
 # machine translation, with the embedding dimension as the load?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 1: the four types of loss landscape, drawn from measurements
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** What do the phases look like as landscapes?
 #
 # **What the paper found.** Figure 1 of the paper is a caricature of four

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 20: the learning rate as temperature
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Is the learning rate a temperature like the batch size?
 #
 # **What the paper found.** With the learning rate as the temperature

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 21: additive input noise as the load
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** If the data quality is lowered by noisy inputs instead of noisy
 # labels, which metrics see it?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 22: large batches
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** What happens at batch sizes far larger than Figure 2's?
 #
 # **What the paper found.** With batch sizes up to 8192 (ResNet18, CIFAR-10's

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 23: the linear scaling rule
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Is the batch size a temperature only because the learning rate
 # stays fixed? What if the learning rate scales with the batch size?
 #

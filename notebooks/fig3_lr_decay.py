@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 3: learning-rate decay
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the phase picture of Figure 2 survive when the learning rate
 # is decayed in the middle of training, the usual practice for the best test
 # accuracy?

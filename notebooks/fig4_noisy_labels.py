@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 4: noisy labels and double descent
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** What happens to the phases when part of the training labels are
 # wrong, and where does the test accuracy dip (double descent)?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 5: weight decay as temperature
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does weight decay act as a temperature, giving the same phases
 # as batch size?
 #

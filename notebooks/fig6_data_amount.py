@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 6: the amount of training data
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** How do the phases move when the training set grows?
 #
 # **What the paper found.** Varying CIFAR-10's training-set size by a factor of

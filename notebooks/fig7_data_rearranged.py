@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 7: Figure 6 rearranged, with and without randomized labels
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Seen along the training-set size, which metric tracks the test
 # accuracy?
 #

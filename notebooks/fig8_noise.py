@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 8: the fraction of randomized labels as the load
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** If the load is the quality of the data (the fraction of
 # randomized labels) rather than the model size, which metrics see it?
 #

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # Figure 9: CKA with different mixup distributions
 #
+# Reproduces a figure of Yang et al., "Taxonomizing local versus global
+# structure in neural network loss landscapes" (NeurIPS 2021), called "the
+# paper" below.
+#
 # **Question.** Does the CKA panel of Figure 2 depend on how the perturbed inputs
 # are drawn?
 #
