@@ -108,7 +108,7 @@ plt.show()
 #
 # **As in the paper for small noise.** Up to u = 0.5 the landscape stays well
 # connected (mc from $-1.2$ to $+3.3$, as without noise) and the test accuracy
-# drops by only 1-2 points.
+# drops by only 1-3 points.
 #
 # **What differs.**
 #
