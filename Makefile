@@ -6,7 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lscape-installed
-NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# Figure notebooks in figure order (fig2 first among those that share its
+# models), then the others; the results store makes the order a matter of
+# speed only, never of results.
+NOTEBOOKS := $(shell ls notebooks/fig*.ipynb | sort -V) $(filter-out notebooks/fig%,$(sort $(wildcard notebooks/*.ipynb)))
 EXECUTED := book/executed
 
 .PHONY: setup book notebooks test test-fast sync clean
