@@ -467,7 +467,7 @@ def cell_means(dataset: xr.Dataset) -> xr.Dataset:
     ``diverged`` value is then 1.
     """
     means = dataset.mean(dim=[d for d in ("seed", "pair") if d in dataset.dims], skipna=True, keep_attrs=True)
-    if "diverged" in dataset:
+    if "diverged" in dataset and "seed" in dataset["diverged"].dims:
         means["diverged"] = dataset["diverged"].max("seed")
     return means
 

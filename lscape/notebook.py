@@ -177,6 +177,29 @@ def grid_spec(figure: str, preset: str = "default", seeds=(0, 1), **parameters) 
     )
 
 
+def check_results(results) -> None:
+    """Assert what every figure grid must satisfy, whatever the setting.
+
+    Every converged cell has a test accuracy, and every defined CKA lies in
+    [0, 1] (CKA is NaN only where a model's outputs are constant).
+
+    Raises
+    ------
+    AssertionError
+        Naming the first property that fails.
+    """
+    import numpy as np
+
+    from lscape.grid import cell_means
+
+    means = cell_means(results)
+    converged = means["diverged"].values == 0
+    assert np.isfinite(means["test_accuracy"].values[converged]).all(), "a converged cell lacks its test accuracy"
+    if "cka" in means:
+        cka = means["cka"].values[np.isfinite(means["cka"].values)]
+        assert ((cka >= 0) & (cka <= 1)).all(), "CKA outside [0, 1]"
+
+
 def summary(results, variables=("test_accuracy", "train_loss", "hessian_trace", "mc", "cka")):
     """Return a table (pandas.DataFrame) of the cell means of ``variables``, one row per cell.
 

@@ -54,7 +54,6 @@ preset = "default"  # "default", or "ci" for a tiny grid; the environment variab
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 
 from lscape import grid, notebook, phases, plots
 
@@ -77,10 +76,7 @@ print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.re
 # %%
 results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
 means = grid.cell_means(results)
-converged = means["diverged"].values == 0
-assert np.isfinite(means["test_accuracy"].values[converged]).all(), "a converged cell lacks its test accuracy"
-cka = means["cka"].values[np.isfinite(means["cka"].values)]  # NaN where a model's outputs are constant
-assert ((cka >= 0) & (cka <= 1)).all(), "CKA outside [0, 1]"
+notebook.check_results(results)
 
 # %% [markdown]
 # ## The panels

@@ -139,3 +139,22 @@ def test_phase_map_labels_written():
     plot_phase_map(ax, _synthetic_grid())
     texts = sorted(t.get_text() for t in ax.texts)
     assert texts == sorted(["I", "II", "III", "IV-A", "IV-B", "II"])
+
+
+def test_check_results_accepts_valid_grid():
+    data = _synthetic_grid()
+    notebook.check_results(data)
+
+
+def test_check_results_rejects_missing_accuracy():
+    data = _synthetic_grid()
+    data["test_accuracy"][0, 0] = np.nan
+    with pytest.raises(AssertionError, match="lacks its test accuracy"):
+        notebook.check_results(data)
+
+
+def test_check_results_rejects_cka_out_of_range():
+    data = _synthetic_grid()
+    data["cka"][1, 2] = 1.5
+    with pytest.raises(AssertionError, match=r"CKA outside \[0, 1\]"):
+        notebook.check_results(data)
