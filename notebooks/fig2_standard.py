@@ -120,7 +120,8 @@ plt.show()
 #
 # - *Connectivity.* Mode connectivity is strongly positive at the smallest
 #   width (width 2: $mc \approx +23$, endpoints at about 50% training error,
-#   so the curve finds better points than its untrained endpoints: phase II),
+#   so the curve finds better points than its endpoints, which training left
+#   far from a minimum: phase II),
 #   near zero for widths 8-32 at batch sizes 16-256 (well connected: phase
 #   IV), and negative, $-2.6$ to $-4.6$, at the lowest temperature (batch
 #   1024, widths 4-32): a low-loss but poorly connected band, the paper's
