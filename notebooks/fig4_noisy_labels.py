@@ -145,10 +145,9 @@ plt.show()
 # at 32), which is within the spread between seeds. The reason is that no model
 # here fits the randomized labels: the training loss stays between 0.77 and 2.3
 # in every cell, so the grid never reaches the interpolation threshold where
-# the paper's dark band sits. The earlier probe that found a 6-9 point dip at
-# 20% randomized labels must have trained longer or wider than this default.
-# Raising `max_epochs` and adding widths is the next thing to try. That was not
-# measured here.
+# the paper's dark band sits. The band needs models that fit the randomized
+# labels, so raising `max_epochs` and adding wider models is the next thing to
+# try; that has not been measured.
 #
 # **What else the grid shows.** mc is positive in every cell but one ($+0.6$
 # to $+21$): the curve finds points better than its endpoints, the phase II
