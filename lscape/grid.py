@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import itertools
 import json
 import tempfile
@@ -18,18 +19,20 @@ import xarray as xr
 
 from lscape.config import LOAD_KNOBS, TEMPERATURE_KNOBS, MetricSettings, RunConfig
 from lscape.store import Store, config_key
-from lscape.tasks import pair_keys, pair_task, run_keys, run_task
-from lscape.validation import ParameterError, check_choice, check_int, check_list
+from lscape.tasks import cell_task, pair_keys, pair_task, resolve_device, run_keys, run_task
+from lscape.validation import (
+    ParameterError, check_bool, check_choice, check_int, check_list, check_path, check_type, parameter_error,
+)
 
 RUN_VARIABLES = (
     "test_accuracy", "test_loss", "train_accuracy", "train_loss",
     "hessian_eigenvalue", "hessian_trace", "hessian_trace_stderr",
     "hessian_matvecs", "epochs", "steps", "best_epoch", "train_seconds",
-    "best_test_accuracy", "best_test_loss",
+    "best_test_accuracy", "best_test_loss", "hessian_seconds",
 )
 RUN_FLAGS = ("stopped_early", "diverged")
-PAIR_VARIABLES = ("cka", "l2_distance")
-CURVE_VARIABLES = ("mc", "mc_loss", "t_star", "linear_mc")
+PAIR_VARIABLES = ("cka", "l2_distance", "cka_seconds")
+CURVE_VARIABLES = ("mc", "mc_loss", "t_star", "linear_mc", "curve_seconds")
 PROFILE_VARIABLES = ("curve_error", "curve_loss", "linear_error", "linear_loss")
 
 
@@ -136,6 +139,9 @@ def _check_against_data(spec: GridSpec) -> None:
             )
 
 
+EXECUTORS = ("local", "dask", "tcp://<scheduler host>:<port>")
+
+
 def _make_executor(workers: int, threads: int) -> cf.Executor | None:
     if workers <= 1:
         return None
@@ -147,14 +153,78 @@ def _make_executor(workers: int, threads: int) -> cf.Executor | None:
     )
 
 
+@contextlib.contextmanager
+def _executor(executor, workers: int, threads: int, needed: bool):
+    """Yield ``(pool, max_in_flight)``: the executor that runs the grid's tasks, None for in-process.
+
+    ``"local"`` is a pool of ``workers`` spawned processes; ``"dask"`` a Dask
+    ``LocalCluster`` of ``workers`` single-threaded worker processes; an
+    address such as ``"tcp://10.0.0.5:8786"`` an existing Dask scheduler.
+    Pools this function starts are shut down on exit; an external executor
+    or scheduler is left running.
+    """
+    if not needed:
+        yield None, 1
+        return
+    if isinstance(executor, cf.Executor):
+        yield executor, 1 << 30  # the external executor queues; pairs are held back until their runs finish
+        return
+    if executor == "local":
+        pool = _make_executor(workers, threads)
+        try:
+            yield pool, workers
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        return
+    import distributed
+
+    from lscape.tasks import init_worker
+
+    if executor == "dask":
+        cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        )
+        client = distributed.Client(cluster)
+    else:
+        cluster, client = None, distributed.Client(executor)
+    try:
+        client.run(init_worker, threads)
+        slots = sum(info["nthreads"] for info in client.scheduler_info()["workers"].values())
+        yield client.get_executor(pure=False), max(slots, 1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _check_executor(executor, func: str):
+    accepted = "None, 'local', 'dask', a Dask scheduler address such as 'tcp://host:8786', or a concurrent.futures.Executor"
+    if executor is None:
+        return "local"
+    if isinstance(executor, cf.Executor):
+        return executor
+    if isinstance(executor, str) and (executor in ("local", "dask") or "://" in executor):
+        if executor not in ("local",):
+            try:
+                import distributed  # noqa: F401
+            except ImportError:
+                raise parameter_error(
+                    func, "executor", accepted, executor, "Dask is not installed: pip install 'lscape[dask]'."
+                ) from None
+        return executor
+    raise parameter_error(func, "executor", accepted, executor)
+
+
 def run_grid(
     spec: GridSpec,
     results_dir: str | os.PathLike | None = None,
     workers: int | None = None,
     threads: int = 1,
-    executor: cf.Executor | None = None,
+    executor: str | cf.Executor | None = None,
     device: str = "cpu",
     progress: bool = True,
+    vectorize_seeds: bool = False,
 ) -> xr.Dataset:
     """Train and measure every cell of ``spec``, reusing finished work from the store.
 
@@ -163,24 +233,41 @@ def run_grid(
     and L2 distance, and the first ``spec.metrics.curve_pairs`` pairs a trained
     Bezier curve (mode connectivity). Every record is stored under a key of
     its full configuration, so a rerun or another notebook asking for the
-    same runs reads them instead of training again.
+    same runs reads them instead of training again. A grid that was
+    interrupted (even by SIGKILL) resumes from the records that finished;
+    two processes running grids on one store at once both finish, and a run
+    both of them compute is stored once by whichever finishes last (the
+    same numbers, since runs are seeded).
 
     Parameters
     ----------
     spec : GridSpec
     results_dir : path, optional
-        Store folder; default :func:`lscape.store.default_results_dir`.
+        Store folder; default :func:`lscape.store.default_results_dir`. With
+        a Dask cluster it must be a folder every worker can write (a shared
+        file system).
     workers : int, optional
-        Worker processes; default ``os.cpu_count()``. 1 runs in this process.
+        Worker processes for ``executor="local"`` or ``"dask"``; default
+        ``os.cpu_count()``. 1 runs in this process.
     threads : int, default 1
         Torch threads per worker (small models run fastest single-threaded).
-    executor : concurrent.futures.Executor, optional
-        Run tasks here instead, e.g. ``distributed.Client(...).get_executor()``
-        to spread a grid over a Dask cluster; ``workers`` is then ignored.
+    executor : str or concurrent.futures.Executor, optional
+        Where the tasks run: ``"local"`` (default), a pool of ``workers``
+        processes on this machine; ``"dask"``, a Dask ``LocalCluster`` of
+        ``workers`` processes; ``"tcp://host:port"``, the workers of an
+        existing Dask scheduler (e.g. started by dask-jobqueue on SLURM);
+        or any ``concurrent.futures.Executor``, e.g.
+        ``distributed.Client(...).get_executor()``.
     device : str, default "cpu"
-        Torch device of the workers (e.g. ``"cuda"``).
+        Torch device of the runs: ``"cpu"``, ``"cuda"``, ``"cuda:<index>"``,
+        ``"mps"`` or ``"auto"`` (a GPU when there is one, else the CPU).
     progress : bool, default True
         Show a ``tqdm`` bar of finished cells with the estimated time left.
+    vectorize_seeds : bool, default False
+        Train the seeds of a cell as one vectorised run (see
+        :mod:`lscape.vectorized`) when the model allows it. The numbers
+        equal those of separate runs up to floating-point rounding, so the
+        store keeps one set of records for both routes.
 
     Returns
     -------
@@ -191,14 +278,24 @@ def run_grid(
     Raises
     ------
     ParameterError
-        Before any training, if a batch size or training-set size does not
-        fit the data set.
+        Before any training, if an argument is invalid, a batch size or
+        training-set size does not fit the data set, or the device is not
+        available.
+    FileNotFoundError
+        Before any training, if a local data set is missing.
     """
     from tqdm.auto import tqdm
 
-    store = Store(results_dir)
-    workers = check_int(os.cpu_count() or 1 if workers is None else workers, "workers", "run_grid()", 1)
-    threads = check_int(threads, "threads", "run_grid()", 1)
+    func = "run_grid()"
+    check_type(spec, "spec", func, GridSpec, "a GridSpec")
+    store = Store(check_path(results_dir, "results_dir", func) if results_dir is not None else None)
+    workers = check_int(os.cpu_count() or 1 if workers is None else workers, "workers", func, 1)
+    threads = check_int(threads, "threads", func, 1)
+    executor = _check_executor(executor, func)
+    remote = not (executor == "local" or executor == "dask")
+    device = resolve_device(device, func, check_available=not remote)
+    check_bool(progress, "progress", func)
+    check_bool(vectorize_seeds, "vectorize_seeds", func)
     _check_against_data(spec)
 
     # Jobs carry the full config (with data_dir); the store keys leave data_dir out.
@@ -219,11 +316,8 @@ def run_grid(
     remaining = {cell: 0 for cell in spec.cells()}
     for job in list(run_jobs) + list(pending_pairs):
         remaining[job[:2]] += 1
+    units = _run_units(run_jobs, str(store.root), metrics, device, vectorize_seeds)
 
-    own_executor = executor is None
-    pool = None
-    if run_jobs or pending_pairs:
-        pool = _make_executor(workers, threads) if own_executor else executor
     bar = tqdm(total=len(remaining), desc=f"{spec.name}: cells", unit="cell", disable=not progress)
     bar.update(sum(1 for count in remaining.values() if count == 0))
     started = time.perf_counter()
@@ -233,40 +327,59 @@ def run_grid(
         if remaining[cell] == 0:
             bar.update(1)
 
+    needed = bool(run_jobs or pending_pairs) and (executor != "local" or workers > 1)
     try:
-        if pool is None:
-            from lscape.tasks import local_threads
+        with _executor(executor, workers, threads, needed) as (pool, max_in_flight):
+            if pool is None:
+                from lscape.tasks import local_threads
 
-            with local_threads(threads):
-                for (temp, load, seed), config in run_jobs.items():
-                    run_task(str(store.root), config, metrics, device)
-                    finish((temp, load))
-                for (temp, load, index), (config_a, config_b, curve) in pending_pairs.items():
-                    pair_task(str(store.root), config_a, config_b, metrics, curve, device)
-                    finish((temp, load))
-        else:
-            max_in_flight = workers if own_executor else max(len(run_jobs) + len(pending_pairs), 1)
-            _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, max_in_flight)
+                with local_threads(threads):
+                    for jobs, task, args in units:
+                        task(*args)
+                        for job in jobs:
+                            finish(job[:2])
+                    for (temp, load, index), (config_a, config_b, curve) in pending_pairs.items():
+                        pair_task(str(store.root), config_a, config_b, metrics, curve, device)
+                        finish((temp, load))
+            else:
+                _run_in_pool(pool, store, units, pending_pairs, metrics, device, finish, max_in_flight)
     finally:
         bar.close()
-        if own_executor and pool is not None:
-            pool.shutdown(cancel_futures=True)
 
     result = assemble(spec, store)
-    result.attrs["wall_seconds"] = time.perf_counter() - started
+    result.attrs.update({
+        "wall_seconds": time.perf_counter() - started,
+        "device": device,
+        "executor": executor if isinstance(executor, str) else type(executor).__name__,
+        "workers": workers,
+        "vectorize_seeds": int(vectorize_seeds),
+    })
     save_netcdf(result, store.root / "grids" / f"{spec.name}-{spec.key()}.nc")
     return result
 
 
-def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, max_in_flight) -> None:
+def _run_units(run_jobs: dict, root: str, metrics: dict, device: str, vectorize: bool) -> list:
+    """Return ``(jobs, task, args)`` units: one per run, or one per cell when seeds are vectorised."""
+    if not vectorize:
+        return [([job], run_task, (root, config, metrics, device)) for job, config in run_jobs.items()]
+    by_cell: dict = {}
+    for job, config in run_jobs.items():
+        by_cell.setdefault(job[:2], []).append((job, config))
+    return [
+        ([job for job, _ in items], cell_task, (root, [config for _, config in items], metrics, device))
+        for items in by_cell.values()
+    ]
+
+
+def _run_in_pool(pool, store, units, pending_pairs, metrics, device, finish, max_in_flight) -> None:
     """Keep at most ``max_in_flight`` tasks submitted; a pair goes first once both runs are stored.
 
     Cells are worked through in order, so finished cells accumulate steadily
     and an interrupted grid leaves whole cells behind.
     """
     root = str(store.root)
-    queued_runs = list(run_jobs.items())
-    running_runs = set(run_jobs)  # runs not yet finished
+    queued = list(units)
+    running_runs = {job for jobs, _, _ in units for job in jobs}  # runs not yet finished
     waiting = dict(pending_pairs)
     futures: dict = {}
 
@@ -283,10 +396,10 @@ def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, 
                 pair_job, config_a, config_b, curve = pair
                 del waiting[pair_job]
                 future = pool.submit(pair_task, root, config_a, config_b, metrics, curve, device)
-                futures[future] = ("pair", pair_job)
-            elif queued_runs:
-                job, config = queued_runs.pop(0)
-                futures[pool.submit(run_task, root, config, metrics, device)] = ("run", job)
+                futures[future] = ("pair", [pair_job])
+            elif queued:
+                jobs, task, args = queued.pop(0)
+                futures[pool.submit(task, *args)] = ("run", jobs)
             else:
                 break
 
@@ -294,11 +407,12 @@ def _run_in_pool(pool, store, run_jobs, pending_pairs, metrics, device, finish, 
     while futures:
         finished, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
         for future in finished:
-            kind, job = futures.pop(future)
+            kind, jobs = futures.pop(future)
             future.result()  # re-raise a worker's error here
-            finish(job[:2])
-            if kind == "run":
-                running_runs.discard(job)
+            for job in jobs:
+                finish(job[:2])
+                if kind == "run":
+                    running_runs.discard(job)
         top_up()
 
 
@@ -414,7 +528,10 @@ _DESCRIPTIONS = {
     "epochs": ("Training epochs run", "1"),
     "steps": ("Optimizer steps run", "1"),
     "best_epoch": ("Epoch of the kept checkpoint (lowest training loss)", "1"),
-    "train_seconds": ("Wall time of training", "s"),
+    "train_seconds": ("Wall time of training (a vectorised run's time divided by its seeds)", "s"),
+    "hessian_seconds": ("Wall time of the Hessian eigenvalue and trace", "s"),
+    "cka_seconds": ("Wall time of CKA", "s"),
+    "curve_seconds": ("Wall time of training and evaluating the Bezier curve", "s"),
     "best_test_accuracy": ("Best test accuracy over the epochs (optimal early stopping; needs record_test)", "%"),
     "best_test_loss": ("Lowest test cross-entropy over the epochs (optimal early stopping; needs record_test)", "nats"),
     "stopped_early": ("1 if the plateau stopping rule fired before the epoch cap", "1"),
@@ -472,4 +589,4 @@ def cell_means(dataset: xr.Dataset) -> xr.Dataset:
     return means
 
 
-__all__ = ["GridSpec", "assemble", "cell_means", "load_netcdf", "run_grid", "save_netcdf"]
+__all__ = ["EXECUTORS", "GridSpec", "assemble", "cell_means", "load_netcdf", "resolve_device", "run_grid", "save_netcdf"]

@@ -10,13 +10,61 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
+import socket
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 FORMAT_VERSION = 1  # bump when the meaning of a stored record changes
+FORMAT_FIELD = "lscape_format"
+
+
+class StoreFormatError(RuntimeError):
+    """A stored record was written by a newer or unknown version of lscape's store format."""
+
+
+def _check_format(found: Any, path: Path) -> None:
+    if found != FORMAT_VERSION:
+        raise StoreFormatError(
+            f"{path} was written in results-store format {found!r}, but this lscape ({_version()}) "
+            f"reads format {FORMAT_VERSION} only. Upgrade lscape to read it, or point results_dir "
+            f"at another folder."
+        )
+
+
+def _version() -> str:
+    from lscape import __version__
+
+    return __version__
+
+
+def provenance(device: str, seconds: float | None = None) -> dict:
+    """Return where and how a record was computed: versions, device, host, time.
+
+    Stored with every record of a run or a pair, beside the settings and
+    seeds that its key is computed from.
+    """
+    record = {
+        "lscape": _version(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        record["device_name"] = torch.cuda.get_device_name(torch.device(device))
+    if seconds is not None:
+        record["wall_seconds"] = seconds
+    return record
 
 
 def default_results_dir() -> Path:
@@ -75,29 +123,51 @@ class Store:
         return self.path(kind, key, suffix).exists()
 
     def read_json(self, kind: str, key: str) -> dict | None:
-        """Return the JSON record or None when it does not exist."""
+        """Return the JSON record or None when it does not exist.
+
+        Raises
+        ------
+        StoreFormatError
+            If the record was written in another store format (a newer lscape).
+        """
         path = self.path(kind, key)
         if not path.exists():
             return None
         with open(path) as stream:
-            return json.load(stream)
+            record = json.load(stream)
+        # Records written before the field existed are format 1.
+        _check_format(record.pop(FORMAT_FIELD, 1), path)
+        return record
 
     def write_json(self, kind: str, key: str, record: dict) -> None:
-        """Store a JSON record atomically."""
-        text = json.dumps(record, sort_keys=True, indent=1, allow_nan=True)
+        """Store a JSON record atomically, tagged with the store format."""
+        text = json.dumps({**record, FORMAT_FIELD: FORMAT_VERSION}, sort_keys=True, indent=1, allow_nan=True)
         atomic_write_bytes(self.path(kind, key), text.encode())
 
     def read_checkpoint(self, kind: str, key: str) -> dict | None:
-        """Return a stored checkpoint dict, or None."""
+        """Return a stored state dict, or None.
+
+        Files are read with ``torch.load(..., weights_only=True)``, so a
+        checkpoint can hold tensors and plain containers only, never code.
+
+        Raises
+        ------
+        StoreFormatError
+            If the checkpoint was written in another store format.
+        """
         path = self.path(kind, key, ".pt")
         if not path.exists():
             return None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(checkpoint, dict) and FORMAT_FIELD in checkpoint:
+            _check_format(checkpoint[FORMAT_FIELD], path)
+            return checkpoint["state_dict"]
+        return checkpoint  # format 1 from before the field existed: a bare state dict
 
-    def write_checkpoint(self, kind: str, key: str, checkpoint: dict) -> None:
-        """Store a checkpoint dict atomically."""
+    def write_checkpoint(self, kind: str, key: str, state_dict: dict) -> None:
+        """Store a state dict atomically, tagged with the store format."""
         import io
 
         buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
+        torch.save({FORMAT_FIELD: FORMAT_VERSION, "state_dict": state_dict}, buffer)
         atomic_write_bytes(self.path(kind, key, ".pt"), buffer.getvalue())

@@ -19,8 +19,46 @@ from torch import nn
 from lscape.config import MetricSettings, RunConfig
 from lscape.data import Dataset, load_dataset
 from lscape.models import build
-from lscape.store import Store, config_key
+from lscape.store import Store, config_key, provenance
 from lscape.train import TrainingDivergedWarning, train
+from lscape.validation import parameter_error
+
+
+def resolve_device(device, func: str = "run_grid()", check_available: bool = True) -> str:
+    """Return the torch device string ``device`` stands for; ``"auto"`` picks a GPU when there is one.
+
+    Raises
+    ------
+    ParameterError
+        If ``device`` is not a device string, or (with ``check_available``)
+        names a GPU this machine does not have.
+    """
+    accepted = "'cpu', 'cuda', 'cuda:<index>', 'mps' or 'auto'"
+    if not isinstance(device, str):
+        raise parameter_error(func, "device", accepted, device)
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise parameter_error(func, "device", accepted, device) from None
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise parameter_error(func, "device", accepted, device)
+    if check_available and parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise parameter_error(func, "device", accepted + " on a machine with that device", device,
+                                  "torch.cuda.is_available() is False here; use 'cpu' or 'auto'.")
+        if parsed.index is not None and parsed.index >= count:
+            raise parameter_error(func, "device", f"a CUDA device index in [0, {count - 1}]", device)
+    if check_available and parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise parameter_error(func, "device", accepted + " on a machine with that device", device,
+                              "torch.backends.mps.is_available() is False here.")
+    return device
 
 
 def init_worker(threads: int) -> None:
@@ -101,36 +139,65 @@ def load_model(store: Store, config: RunConfig, device: str = "cpu") -> tuple[nn
 
 
 def _train_and_store(store: Store, config: RunConfig, device: str) -> dict:
-    data = dataset_for(config)
-    model = build_model(config, data).to(device)
+    return _train_and_store_many(store, [config], device, vectorize=False)[0]
+
+
+def _train_and_store_many(store: Store, configs: list[RunConfig], device: str, vectorize: bool) -> list[dict]:
+    """Train runs that differ only in the seed (vectorised when ``vectorize`` and the model allows) and store them."""
+    from lscape.vectorized import train_many, vectorizable
+
+    data = dataset_for(configs[0])
+    models = [build_model(config, data).to(device) for config in configs]
+    train_configs = [config.train_config() for config in configs]
     eval_fn = None
-    if config.record_test:
+    if configs[0].record_test:
         X_test, y_test = data.X_test.to(device), data.y_test.to(device)
 
         def eval_fn(model, epoch):
             return evaluate(model, X_test, y_test)
 
+    together = vectorize and len(configs) > 1 and vectorizable(models[0], train_configs[0]) is None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingDivergedWarning)
-        result = train(model, data.X_train, data.y_train, config.train_config(), eval_fn=eval_fn)
-    key = config_key(config.key_dict())
-    record = {
-        "epochs": result.epochs,
-        "steps": result.steps,
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "diverged": result.diverged,
-        "train_seconds": result.seconds,
-        "epoch_losses": result.epoch_losses,
-        "label_noise_applied": data.label_noise,
-        "config": config.key_dict(),
-    }
-    if config.record_test:
-        record.update(_best_test_record(result.evaluations))
-    # The checkpoint goes first: a training record without its model never counts as finished.
-    store.write_checkpoint("models", key, {k: v.cpu() for k, v in model.state_dict().items()})
-    store.write_json("training", key, record)
-    return record
+        results = train_many(models, data.X_train, data.y_train, train_configs, eval_fn=eval_fn, vectorize=together)
+    records = []
+    for config, model, result in zip(configs, models, results):
+        key = config_key(config.key_dict())
+        record = {
+            "epochs": result.epochs,
+            "steps": result.steps,
+            "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early,
+            "diverged": result.diverged,
+            "train_seconds": result.seconds / (len(configs) if together else 1),
+            "epoch_losses": result.epoch_losses,
+            "label_noise_applied": data.label_noise,
+            "config": config.key_dict(),
+            "vectorized_seeds": [c.seed for c in configs] if together else None,
+            "provenance": provenance(device, result.seconds),
+        }
+        if config.record_test:
+            record.update(_best_test_record(result.evaluations))
+        # The checkpoint goes first: a training record without its model never counts as finished.
+        store.write_checkpoint("models", key, {k: v.cpu() for k, v in model.state_dict().items()})
+        store.write_json("training", key, record)
+        records.append(record)
+    return records
+
+
+def cell_task(root: str, configs: list[dict], metrics: dict, device: str = "cpu", vectorize: bool = True) -> None:
+    """Train the missing runs of one cell together (seeds vectorised), then measure each run.
+
+    ``configs`` are the runs of one cell; they differ only in the seed.
+    """
+    store = Store(root)
+    device = resolve_device(device, "cell_task()")
+    runs = [RunConfig(**config) for config in configs]
+    missing = [run for run in runs if load_model(store, run, device) is None]
+    if missing:
+        _train_and_store_many(store, missing, device, vectorize)
+    for config in configs:
+        run_task(root, config, metrics, device)
 
 
 def _best_test_record(evaluations: list) -> dict:
@@ -180,6 +247,7 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
     from lscape.metrics.hessian import fixed_batch, hessian_eigenvalues, hessian_trace
 
     store = Store(root)
+    device = resolve_device(device, "run_task()")
     run = RunConfig(**config)
     settings = MetricSettings(**metrics)
     keys = run_keys(config, metrics)
@@ -192,6 +260,7 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
     nan = math.nan
 
     if not store.has("evaluation", keys["evaluation"]):
+        start = time.perf_counter()
         if record["diverged"]:
             evaluation = dict.fromkeys(("test_accuracy", "test_loss", "train_accuracy", "train_loss"), nan)
         else:
@@ -201,14 +270,15 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
                 "test_accuracy": test_accuracy, "test_loss": test_loss,
                 "train_accuracy": train_accuracy, "train_loss": train_loss,
             }
+        evaluation["provenance"] = provenance(device, time.perf_counter() - start)
         store.write_json("evaluation", keys["evaluation"], evaluation)
 
     if not store.has("hessian", keys["hessian"]):
+        start = time.perf_counter()
         if record["diverged"]:
             hessian = dict.fromkeys(("hessian_eigenvalue", "hessian_trace", "hessian_trace_stderr"), nan)
             hessian["hessian_matvecs"] = 0
         else:
-            start = time.perf_counter()
             batch = fixed_batch(data.X_train, data.y_train, settings.hessian_samples, settings.hessian_seed)
             batch = (batch[0].to(device), batch[1].to(device))
             loss_fn = nn.CrossEntropyLoss()
@@ -222,6 +292,7 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
                 "hessian_matvecs": eig.num_matvecs + trace.num_matvecs,
                 "hessian_seconds": time.perf_counter() - start,
             }
+        hessian["provenance"] = provenance(device, time.perf_counter() - start)
         store.write_json("hessian", keys["hessian"], hessian)
     return record
 
@@ -233,6 +304,7 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
     from lscape.metrics.similarity import mixup_inputs, model_cka, noisy_inputs
 
     store = Store(root)
+    device = resolve_device(device, "pair_task()")
     settings = MetricSettings(**metrics)
     keys = pair_keys(config_a, config_b, metrics)
     needed = [kind for kind in ("l2", "cka") + (("curve",) if curve else ()) if not store.has(kind, keys[kind])]
@@ -245,9 +317,14 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
     data = dataset_for(run_a)
 
     if "l2" in needed:
-        store.write_json("l2", keys["l2"], {"l2_distance": math.nan if diverged else l2_distance(model_a, model_b)})
+        start = time.perf_counter()
+        distance = math.nan if diverged else l2_distance(model_a, model_b)
+        store.write_json("l2", keys["l2"], {
+            "l2_distance": distance, "provenance": provenance(device, time.perf_counter() - start),
+        })
 
     if "cka" in needed:
+        start = time.perf_counter()
         value = math.nan
         if not diverged and data.is_translation:
             value = _translation_cka(model_a, model_b, data, settings, device)
@@ -257,12 +334,15 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
             else:
                 inputs = noisy_inputs(data.X_train, settings.cka_samples, settings.cka_noise, settings.cka_seed)
             value = model_cka(model_a, model_b, inputs.to(device), settings.cka_output)
-        store.write_json("cka", keys["cka"], {"cka": value})
+        seconds = time.perf_counter() - start
+        store.write_json("cka", keys["cka"], {
+            "cka": value, "cka_seconds": seconds, "provenance": provenance(device, seconds),
+        })
 
     if "curve" in needed:
+        start = time.perf_counter()
         record = dict.fromkeys(("mc", "mc_loss", "t_star", "linear_mc"), math.nan)
         if not diverged:
-            start = time.perf_counter()
             result = mode_connectivity(
                 model_a, model_b, data.X_train.to(device), data.y_train.to(device),
                 t=settings.curve_t, include_endpoints=settings.mc_include_endpoints,
@@ -281,6 +361,7 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
                 "linear_loss": result.linear_profile.loss.tolist(),
                 "curve_seconds": time.perf_counter() - start,
             }
+        record["provenance"] = provenance(device, time.perf_counter() - start)
         store.write_json("curve", keys["curve"], record)
 
 

@@ -136,3 +136,12 @@ def check_type(value: Any, name: str, func: str, types: type | tuple[type, ...],
     if not isinstance(value, types):
         raise _fail(func, name, described, value)
     return value
+
+
+def check_path(value: Any, name: str, func: str) -> str:
+    """Return ``value`` as a path string after checking it is a ``str`` or ``os.PathLike``."""
+    import os
+
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
+        raise _fail(func, name, "a non-empty path (str or os.PathLike)", value)
+    return os.fspath(value)
