@@ -60,6 +60,7 @@ data_dir = None  # folder of local data sets (CIFAR, SVHN); None: $LSCAPE_DATA_D
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -78,7 +79,7 @@ for curve_lr, curve_bends in curve_settings:
         cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, data_dir=data_dir,
         curve_lr=curve_lr, curve_bends=curve_bends,
     )
-    grids[(curve_lr, curve_bends)] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+    grids[(curve_lr, curve_bends)] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
 for setting, results in grids.items():
     assert np.isfinite(results["mc"].values).all(), setting
 

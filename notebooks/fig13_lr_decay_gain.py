@@ -58,6 +58,7 @@ data_dir = None  # folder of local data sets (CIFAR, SVHN); None: $LSCAPE_DATA_D
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -83,8 +84,8 @@ decay_spec = notebook.grid_spec(
     data_dir=data_dir, lr_schedule="step", lr_decay_at=lr_decay_at,
     lr_decay_factor=lr_decay_factor,
 )
-constant = grid.run_grid(constant_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
-decayed = grid.run_grid(decay_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+constant = grid.run_grid(constant_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
+decayed = grid.run_grid(decay_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
 best_constant = grid.cell_means(constant)["test_accuracy"].max("batch_size")
 best_decayed = grid.cell_means(decayed)["test_accuracy"].max("batch_size")
 gain = best_decayed - best_constant

@@ -83,6 +83,7 @@ data_dir = None  # folder with iwslt16-de-en/; None: $LSCAPE_DATA_DIR or ~/data
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -115,7 +116,7 @@ print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.re
 # ## Train and measure the grid (constant learning rate after the warmup)
 
 # %%
-results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
 results = results.rename({"width": "embed_dim"})
 results.attrs["load"] = "embed_dim"
 means = grid.cell_means(results)
@@ -149,7 +150,7 @@ plt.show()
 # Figure 19 shows only the test loss.
 
 # %%
-inverse_sqrt = grid.run_grid(inverse_sqrt_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+inverse_sqrt = grid.run_grid(inverse_sqrt_spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
 inverse_sqrt = inverse_sqrt.rename({"width": "embed_dim"})
 inverse_sqrt.attrs["load"] = "embed_dim"
 assert (results["best_test_loss"] <= results["test_loss"] + 1e-9).all()

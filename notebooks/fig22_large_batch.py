@@ -56,6 +56,7 @@ data_dir = None  # folder of local data sets (CIFAR, SVHN); None: $LSCAPE_DATA_D
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -80,7 +81,7 @@ print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.re
 # already computed it with the same settings; only the missing ones are trained.
 
 # %%
-results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
 means = grid.cell_means(results)
 notebook.check_results(results)
 full_batch = results.sel(batch_size=max(spec.temperature_values))

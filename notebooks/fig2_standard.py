@@ -59,6 +59,7 @@ curve_lr = 0.03  # SGD learning rate of the curve (the paper: 0.01; 0.03 is in i
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -84,7 +85,7 @@ print(f"{len(spec.cells())} cells x {len(spec.seeds)} seeds; preset {notebook.re
 # needs the same models) reads them back instead of training again.
 
 # %%
-results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device)
+results = grid.run_grid(spec, results_dir=results_dir, workers=workers, device=device, executor=executor)
 means = grid.cell_means(results)
 assert set(results.data_vars) >= {"test_accuracy", "train_loss", "hessian_eigenvalue", "hessian_trace",
                                   "mc", "cka", "l2_distance"}

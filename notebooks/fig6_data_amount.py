@@ -59,6 +59,7 @@ data_dir = None  # folder of local data sets (CIFAR, SVHN); None: $LSCAPE_DATA_D
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -83,7 +84,7 @@ def data_grids(label_noise):
             cka_samples=cka_samples, cka_alpha=cka_alpha, curve_epochs=curve_epochs, curve_lr=curve_lr,
             data_dir=data_dir, label_noise=label_noise, train_size=None if size >= full_size else size,
         )
-        grids[size] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device)
+        grids[size] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor)
     return notebook.stack_grids(grids, "train_size")
 
 

@@ -55,6 +55,7 @@ data_dir = None  # folder of local data sets (CIFAR, SVHN); None: $LSCAPE_DATA_D
 results_dir = None  # store folder; None: $LSCAPE_RESULTS_DIR or ~/.cache/lscape/results
 device = "cpu"  # torch device, e.g. "cuda"
 workers = None  # worker processes; None: one per CPU core
+executor = None  # where grids run: None (local processes), "dask" (a Dask LocalCluster), or a scheduler address "tcp://host:8786"
 preset = "default"  # "default", or "ci" for a tiny grid; the environment variable LSCAPE_PRESET overrides
 
 # %%
@@ -73,7 +74,7 @@ for alpha in cka_alphas:
         cka_samples=cka_samples, curve_epochs=curve_epochs, curve_lr=curve_lr, data_dir=data_dir,
         cka_alpha=alpha,
     )
-    grids[alpha] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, progress=False)
+    grids[alpha] = grid.run_grid(spec, results_dir=results_dir, workers=notebook.workers_for(preset, workers), device=device, executor=executor, progress=False)
 for alpha, results in grids.items():
     cka = results["cka"].values[np.isfinite(results["cka"].values)]  # NaN where a model's outputs are constant
     assert ((cka >= 0) & (cka <= 1)).all(), alpha
