@@ -3,8 +3,8 @@
 Three measurements, each a ratio against a baseline timed in the same run:
 
 1. ``workers``: a small grid of the default model (MNIST-1D, ``cnn1d``) run
-   from an empty store with one worker process and then with two; cells
-   per minute and their ratio.
+   from an empty store with one worker process and then with two. It
+   reports cells per minute and their ratio.
 2. ``vectorized``: training S seeds of one cell of the default model as one
    vectorised run (:func:`lscape.vectorized.train_many`) against a loop over
    the seeds, on one torch thread, for several widths and batch sizes; the

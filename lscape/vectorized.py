@@ -9,7 +9,7 @@ to floating-point rounding (vectorised kernels sum in another order).
 
 Models with BatchNorm (running statistics are updated in place, which
 ``vmap`` does not allow), dropout (random masks per seed), and runs with
-Adam are not vectorised: :func:`vectorizable` says why, and
+Adam are not vectorised: :func:`vectorizable` returns the reason, and
 :func:`train_many` then trains the seeds one after the other.
 """
 

@@ -1,7 +1,7 @@
 """Faults: SIGKILL at any moment, two writers on one store, foreign store formats, devices, executors.
 
 The kill tests run real grids in child processes and kill them (and their
-workers) with SIGKILL when the store reaches a given point; the grid is
+workers) with SIGKILL when the store reaches a given point. The grid is
 then finished and compared with an uninterrupted run of the same seeds.
 """
 
