@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from lscape.data import DATASETS, TRANSLATION_DATASETS
 from lscape.models import MODELS
 from lscape.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
-from lscape.validation import check_bool, check_choice, check_float, check_int, parameter_error
+from lscape.validation import check_bool, check_choice, check_float, check_int, coerce_numbers, parameter_error
 
 # Knobs a grid may vary, with their role and a validator: check(value, name, func).
 LOAD_KNOBS = {
@@ -98,6 +98,7 @@ class RunConfig:
 
     def __post_init__(self):
         func = "RunConfig()"
+        coerce_numbers(self)
         check_choice(self.dataset, "dataset", func, DATASETS)
         check_choice(self.model, "model", func, MODELS)
         check_int(self.width, "width", func, 1)
@@ -220,6 +221,7 @@ class MetricSettings:
 
     def __post_init__(self):
         func = "MetricSettings()"
+        coerce_numbers(self)
         check_int(self.hessian_samples, "hessian_samples", func, 1)
         check_int(self.hessian_max_iter, "hessian_max_iter", func, 1)
         check_float(self.hessian_tol, "hessian_tol", func, 0.0, None, closed="neither")

@@ -13,7 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lscape.validation import ParameterError, check_choice, check_float, check_int
+from lscape.validation import (
+    ParameterError, check_choice, check_float, check_int, check_optional_path, check_str, check_tensor,
+    parameter_error,
+)
 
 EMBEDDED_DATASETS = ("mnist1d", "digits", "synthetic_translation")
 # Read from a local folder in torchvision's or IWSLT's layout; never downloaded.
@@ -73,6 +76,15 @@ class Dataset:
     noisy: torch.Tensor | None = None
     info: dict = field(default_factory=dict)
     model_options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        func = "Dataset()"
+        check_str(self.name, "name", func)
+        for name in ("X_train", "y_train", "X_test", "y_test"):
+            check_tensor(getattr(self, name), name, func, min_ndim=1)
+        check_int(self.num_classes, "num_classes", func, 2)
+        if self.noisy is not None:
+            check_tensor(self.noisy, "noisy", func, ndim=1)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -177,10 +189,26 @@ def _load_digits() -> dict[str, np.ndarray]:
     return {"x": x, "y": y, "x_test": x_test, "y_test": y_test}
 
 
+def _check_labels(labels, name: str, func: str) -> np.ndarray:
+    """Return 1D class labels (a numpy array, a tensor or a list) as a numpy array."""
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().cpu().numpy()
+    elif isinstance(labels, (list, tuple)):
+        labels = np.asarray(labels)
+    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise parameter_error(func, name, "a 1D array of int class labels (numpy.ndarray, torch.Tensor or list)",
+                              labels)
+    return labels
+
+
 def stratified_subsample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     """Return sorted indices of a class-stratified subsample of ``size`` labels."""
     from sklearn.model_selection import train_test_split
 
+    func = "stratified_subsample()"
+    labels = _check_labels(labels, "labels", func)
+    size = check_int(size, "size", func, 1)
+    seed = check_int(seed, "seed", func, 0)
     if size >= len(labels):
         return np.arange(len(labels))
     indices = np.arange(len(labels))
@@ -200,6 +228,12 @@ def randomize_labels(
     changed : np.ndarray
         Boolean mask of shape ``(n,)``; exactly ``round(fraction * n)`` entries are True.
     """
+    func = "randomize_labels()"
+    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise parameter_error(func, "labels", "a 1D numpy.ndarray of int class labels", labels)
+    check_float(fraction, "fraction", func, 0.0, 1.0)  # the value as given enters round(fraction * n)
+    num_classes = check_int(num_classes, "num_classes", func, 2)
+    seed = check_int(seed, "seed", func, 0)
     rng = np.random.default_rng(seed)
     count = int(round(fraction * len(labels)))
     chosen = rng.choice(len(labels), size=count, replace=False)
@@ -222,6 +256,9 @@ def local_folder(name: str, data_dir: str | os.PathLike | None = None) -> Path:
         download=True)`` on a machine with internet access) or pass
         ``data_dir``.
     """
+    func = "local_folder()"
+    check_choice(name, "name", func, tuple(LOCAL_LAYOUTS))
+    data_dir = check_optional_path(data_dir, "data_dir", func)
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     subfolder, files, described = LOCAL_LAYOUTS[name]
     folder = root / subfolder if subfolder else root
@@ -294,6 +331,11 @@ def add_input_noise(X: np.ndarray, magnitude: float, seed: int) -> np.ndarray:
     This is the additive input noise of Yang et al. (2021), appendix D.6. It
     is drawn once (seeded), so the training set is fixed, as with label noise.
     """
+    func = "add_input_noise()"
+    if not isinstance(X, np.ndarray) or X.dtype.kind != "f":
+        raise parameter_error(func, "X", "a numpy.ndarray of floats", X)
+    magnitude = check_float(magnitude, "magnitude", func, 0.0)
+    seed = check_int(seed, "seed", func, 0)
     rng = np.random.default_rng([seed, 1])  # a stream separate from the label noise's
     return (X + rng.uniform(0.0, magnitude, size=X.shape)).astype(X.dtype)
 
@@ -359,6 +401,11 @@ def load_dataset(
     label_noise = check_float(label_noise, "label_noise", func, 0.0, 1.0)
     input_noise = check_float(input_noise, "input_noise", func, 0.0)
     seed = check_int(seed, "seed", func, 0)
+    cache_dir = check_optional_path(cache_dir, "cache_dir", func)
+    data_dir = check_optional_path(data_dir, "data_dir", func)
+    if train_size is not None:
+        # The upper bound depends on the data set, so it is checked after loading.
+        train_size = check_int(train_size, "train_size", func, 10 if name in TRANSLATION_DATASETS else 1)
 
     if name in TRANSLATION_DATASETS:
         from lscape.translation import load_translation

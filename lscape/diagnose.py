@@ -162,8 +162,8 @@ def _collect(train_data, func: str) -> tuple[torch.Tensor, torch.Tensor]:
     ):
         return train_data[0], train_data[1]
     expected = "an (X, y) pair of tensors or an iterable of (X, y) batches, such as a DataLoader"
-    if not isinstance(train_data, Iterable):
-        raise parameter_error(func, "train_data", expected, type(train_data).__name__)
+    if not isinstance(train_data, Iterable) or isinstance(train_data, (str, bytes)):
+        raise parameter_error(func, "train_data", expected, train_data)
     inputs, targets = [], []
     for batch in train_data:
         if not (isinstance(batch, (tuple, list)) and len(batch) >= 2 and isinstance(batch[0], torch.Tensor)):
@@ -177,11 +177,11 @@ def _collect(train_data, func: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _check_models(models, func: str) -> list[nn.Module]:
     expected = "a list of at least 2 torch.nn.Module objects of one architecture"
-    if not isinstance(models, Sequence) or len(models) < 2:
+    if isinstance(models, (str, bytes)) or not isinstance(models, Sequence) or len(models) < 2:
         raise parameter_error(func, "models", expected, models)
     for index, model in enumerate(models):
         if not isinstance(model, nn.Module):
-            raise parameter_error(func, f"models[{index}]", "a torch.nn.Module", type(model).__name__)
+            raise parameter_error(func, f"models[{index}]", "a torch.nn.Module", model)
     shapes = [[(name, tuple(p.shape)) for name, p in model.named_parameters()] for model in models]
     for index, layout in enumerate(shapes[1:], start=1):
         if layout != shapes[0]:
@@ -248,6 +248,17 @@ def advise(
     tuple
         ``(phase, advice, flags)``.
     """
+    func = "advise()"
+    needed = ["train_loss", "hessian_eigenvalue", "mc", "cka"]
+    if (not isinstance(metrics, pd.DataFrame) or "mean" not in metrics.columns
+            or any(name not in metrics.index for name in needed)):
+        raise parameter_error(func, "metrics", f"a pandas.DataFrame with a 'mean' column and the rows {needed}",
+                              metrics, "Pass Diagnosis.metrics.")
+    mc_tolerance = check_float(mc_tolerance, "mc_tolerance", func, 0.0)
+    loss_tolerance = check_float(loss_tolerance, "loss_tolerance", func, 0.0)
+    cka_threshold = check_float(cka_threshold, "cka_threshold", func, 0.0, 1.0)
+    if hessian_threshold is not None:
+        hessian_threshold = check_float(hessian_threshold, "hessian_threshold", func, 0.0)
     mean = metrics["mean"]
     mc, loss, cka, eigenvalue = (float(mean[name]) for name in ("mc", "train_loss", "cka", "hessian_eigenvalue"))
     large_hessian = None if hessian_threshold is None else bool(eigenvalue > hessian_threshold)
@@ -413,15 +424,11 @@ def diagnose(
     """
     func = "diagnose()"
     models = _check_models(models, func)
-    X, y = _collect(train_data, func)
-    if y.dim() != 1 or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise NotImplementedError(
-            f"{func} supports classification only: targets of shape (n,) holding class indices (an int "
-            f"dtype). Got shape {tuple(y.shape)} and dtype {y.dtype}."
-        )
+    if isinstance(train_data, (str, bytes)) or not isinstance(train_data, Iterable):
+        raise parameter_error(func, "train_data", "an (X, y) pair of tensors or an iterable of (X, y) batches, "
+                              "such as a DataLoader", train_data)
     if loss_fn is not None and not callable(loss_fn):
         raise parameter_error(func, "loss_fn", "a callable loss_fn(outputs, y) or None", loss_fn)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
     settings = {
         "mc_tolerance": check_float(mc_tolerance, "mc_tolerance", func, 0.0),
         "loss_tolerance": check_float(loss_tolerance, "loss_tolerance", func, 0.0),
@@ -438,12 +445,22 @@ def diagnose(
         "seed": check_int(seed, "seed", func, 0),
     }
     check_bool(progress, "progress", func)
+    if isinstance(t, (str, bytes)) or not isinstance(t, Sequence):
+        raise parameter_error(func, "t", "an increasing list of at least 3 points from 0 to 1", t)
     t = [check_float(value, f"t[{i}]", func, 0.0, 1.0) for i, value in enumerate(t)]
     if len(t) < 3 or t[0] != 0.0 or t[-1] != 1.0 or sorted(t) != t:
         raise parameter_error(func, "t", "an increasing list of at least 3 points from 0 to 1", t)
     pairs = list(itertools.combinations(range(len(models)), 2))
     curve_pairs = len(pairs) if curve_pairs is None else check_int(curve_pairs, "curve_pairs", func, 1, len(pairs))
     settings["curve_pairs"] = curve_pairs
+
+    X, y = _collect(train_data, func)
+    if y.dim() != 1 or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise NotImplementedError(
+            f"{func} supports classification only: targets of shape (n,) holding class indices (an int "
+            f"dtype). Got shape {tuple(y.shape)} and dtype {y.dtype}."
+        )
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
 
     device = next(models[0].parameters()).device
     X, y = X.to(device), y.to(device)

@@ -21,7 +21,8 @@ from lscape.config import LOAD_KNOBS, TEMPERATURE_KNOBS, MetricSettings, RunConf
 from lscape.store import Store, config_key
 from lscape.tasks import cell_task, pair_keys, pair_task, resolve_device, run_keys, run_task
 from lscape.validation import (
-    ParameterError, check_bool, check_choice, check_int, check_list, check_path, check_type, parameter_error,
+    ParameterError, check_bool, check_choice, check_dataset, check_int, check_list, check_path, check_type,
+    parameter_error,
 )
 
 RUN_VARIABLES = (
@@ -424,6 +425,12 @@ def assemble(spec: GridSpec, store: Store | str | os.PathLike | None = None) -> 
     mode connectivity, and ``(temperature, load, pair, t)`` for curve profiles.
     ``pair`` labels are ``"a-b"`` seed pairs.
     """
+    func = "assemble()"
+    check_type(spec, "spec", func, GridSpec, "a lscape.grid.GridSpec")
+    if not isinstance(store, Store) and store is not None:
+        if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)) or str(store) == "":
+            raise parameter_error(func, "store", "a lscape.store.Store, a folder path (str or os.PathLike) or None",
+                                  store)
     store = store if isinstance(store, Store) else Store(store)
     metrics = asdict(spec.metrics)
     temps, loads, seeds = spec.temperature_values, spec.load_values, spec.seeds
@@ -558,7 +565,8 @@ def _annotate(dataset: xr.Dataset) -> None:
 
 def save_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``dataset`` to a netCDF file atomically and return its path."""
-    path = Path(path)
+    check_dataset(dataset, "dataset", "save_netcdf()")
+    path = Path(check_path(path, "path", "save_netcdf()"))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
@@ -573,6 +581,7 @@ def save_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> Path:
 
 def load_netcdf(path: str | os.PathLike) -> xr.Dataset:
     """Read a grid written by :func:`run_grid` into memory."""
+    path = check_path(path, "path", "load_netcdf()")
     with xr.open_dataset(path) as dataset:
         return dataset.load()
 
@@ -583,6 +592,7 @@ def cell_means(dataset: xr.Dataset) -> xr.Dataset:
     A cell counts as not converged when any of its runs diverged; its
     ``diverged`` value is then 1.
     """
+    check_dataset(dataset, "dataset", "cell_means()")
     means = dataset.mean(dim=[d for d in ("seed", "pair") if d in dataset.dims], skipna=True, keep_attrs=True)
     if "diverged" in dataset and "seed" in dataset["diverged"].dims:
         means["diverged"] = dataset["diverged"].max("seed")

@@ -7,10 +7,29 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lscape.validation import ParameterError, check_choice, check_int
+from lscape.validation import ParameterError, check_choice, check_int, check_module, parameter_error
 
 MODELS = ("cnn1d", "cnn", "resnet18", "resnet18_1d", "vgg11", "vgg11_1d", "mlp", "transformer")
 ONE_DIMENSIONAL = ("cnn1d", "resnet18_1d", "vgg11_1d")
+# The keyword options that build() accepts for each model; the others accept none.
+MODEL_OPTIONS = {"mlp": ("depth",), "transformer": ("src_vocab", "src_len", "layers", "heads")}
+
+
+def _check_sizes(func: str, **sizes) -> None:
+    """Check that every keyword value is an int >= 1 (channel counts, widths, class counts)."""
+    for name, value in sizes.items():
+        check_int(value, name, func, 1)
+
+
+def _check_dim(dim, func: str) -> int:
+    return check_choice(dim, "dim", func, (1, 2))
+
+
+def _check_shape(input_shape, func: str) -> tuple[int, ...]:
+    """Return ``input_shape`` as a tuple of ints >= 1."""
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or not input_shape:
+        raise parameter_error(func, "input_shape", "a non-empty sequence of ints >= 1", input_shape)
+    return tuple(check_int(size, f"input_shape[{i}]", func, 1) for i, size in enumerate(input_shape))
 
 
 def _conv(dim: int):
@@ -26,6 +45,8 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int, dim: int):
         super().__init__()
+        _check_sizes("BasicBlock()", in_channels=in_channels, out_channels=out_channels, stride=stride)
+        _check_dim(dim, "BasicBlock()")
         conv, norm = _conv(dim), _batch_norm(dim)
         self.conv1 = conv(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
         self.bn1 = norm(out_channels)
@@ -63,6 +84,8 @@ class ResNet18(nn.Module):
 
     def __init__(self, width: int, num_classes: int, in_channels: int = 3, dim: int = 2):
         super().__init__()
+        _check_sizes("ResNet18()", width=width, num_classes=num_classes, in_channels=in_channels)
+        _check_dim(dim, "ResNet18()")
         conv, norm = _conv(dim), _batch_norm(dim)
         self.widths = (width, 2 * width, 4 * width, 8 * width)
         self.stem = nn.Sequential(
@@ -96,6 +119,8 @@ class PlainCNN(nn.Module):
 
     def __init__(self, width: int, num_classes: int, in_channels: int = 1, dim: int = 1):
         super().__init__()
+        _check_sizes("PlainCNN()", width=width, num_classes=num_classes, in_channels=in_channels)
+        _check_dim(dim, "PlainCNN()")
         conv = _conv(dim)
         self.widths = (width, 2 * width, 4 * width, 8 * width)
         layers: list[nn.Module] = []
@@ -124,6 +149,12 @@ class VGG11(nn.Module):
 
     def __init__(self, width: int, num_classes: int, input_shape: Sequence[int], dim: int = 2):
         super().__init__()
+        _check_sizes("VGG11()", width=width, num_classes=num_classes)
+        _check_dim(dim, "VGG11()")
+        input_shape = _check_shape(input_shape, "VGG11()")
+        if len(input_shape) != 1 + dim:
+            raise parameter_error("VGG11()", "input_shape", f"(channels, *spatial) with {dim} spatial size(s)",
+                                  input_shape)
         conv, norm = _conv(dim), _batch_norm(dim)
         pool = nn.MaxPool1d if dim == 1 else nn.MaxPool2d
         in_ch, size = input_shape[0], min(input_shape[1:])
@@ -150,6 +181,7 @@ class MLP(nn.Module):
 
     def __init__(self, width: int, num_classes: int, input_size: int, depth: int = 2):
         super().__init__()
+        _check_sizes("MLP()", width=width, num_classes=num_classes, input_size=input_size, depth=depth)
         layers: list[nn.Module] = [nn.Flatten()]
         size = input_size
         for _ in range(depth):
@@ -212,7 +244,10 @@ def build(
     check_choice(name, "name", func, MODELS)
     width = check_int(width, "width", func, 1)
     num_classes = check_int(num_classes, "num_classes", func, 2)
-    input_shape = tuple(int(s) for s in input_shape)
+    input_shape = _check_shape(input_shape, func)
+    unknown = sorted(set(options) - set(MODEL_OPTIONS.get(name, ())))
+    if unknown:
+        raise TypeError(f"build() got unexpected options for {name!r}: {unknown}")
 
     if name == "mlp":
         depth = check_int(options.pop("depth", 2), "depth", func, 1)
@@ -270,4 +305,5 @@ def _build_transformer(width: int, num_classes: int, input_shape: tuple, options
 
 def count_parameters(model: nn.Module) -> int:
     """Return the number of trainable parameters."""
+    check_module(model, "model", "count_parameters()")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

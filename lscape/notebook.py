@@ -12,7 +12,9 @@ from dataclasses import dataclass, fields
 
 from lscape.config import LOAD_KNOBS, TEMPERATURE_KNOBS, MetricSettings, RunConfig
 from lscape.grid import GridSpec
-from lscape.validation import ParameterError, check_choice, check_int, check_list
+from lscape.validation import (
+    ParameterError, check_choice, check_dataset, check_int, check_list, check_str, parameter_error,
+)
 
 PRESETS = ("default", "ci")
 
@@ -88,6 +90,7 @@ def resolve_preset(preset: str) -> str:
     CI sets ``LSCAPE_PRESET=ci`` so that nbval runs every notebook at its
     small setting without editing the notebooks.
     """
+    check_choice(preset, "preset", "grid_spec()", PRESETS)
     chosen = os.environ.get("LSCAPE_PRESET") or preset
     return check_choice(chosen, "preset", "grid_spec()", PRESETS)
 
@@ -99,6 +102,8 @@ def workers_for(preset: str, workers: int | None) -> int | None:
     costs more than the work, and notebooks that run several grids start a
     pool for each.
     """
+    if workers is not None:
+        check_int(workers, "workers", "workers_for()", 1)
     return 1 if resolve_preset(preset) == "ci" else workers
 
 
@@ -192,6 +197,7 @@ def check_results(results) -> None:
 
     from lscape.grid import cell_means
 
+    check_dataset(results, "results", "check_results()", "an xarray.Dataset from lscape.grid.run_grid()")
     means = cell_means(results)
     converged = means["diverged"].values == 0
     assert np.isfinite(means["test_accuracy"].values[converged]).all(), "a converged cell lacks its test accuracy"
@@ -208,6 +214,9 @@ def summary(results, variables=("test_accuracy", "train_loss", "hessian_trace", 
     """
     from lscape.grid import cell_means
 
+    func = "summary()"
+    check_dataset(results, "results", func, "an xarray.Dataset from lscape.grid.run_grid()")
+    variables = check_list(variables, "variables", func, check_str)
     means = cell_means(results)
     names = [name for name in variables if name in means]
     table = means[names].to_dataframe()[names]
@@ -226,6 +235,12 @@ def stack_grids(grids: dict, dim: str):
     """
     import xarray as xr
 
+    func = "stack_grids()"
+    if not isinstance(grids, dict) or not grids:
+        raise parameter_error(func, "grids", "a non-empty dict of xarray.Dataset grids", grids)
+    for key, grid in grids.items():
+        check_dataset(grid, f"grids[{key!r}]", func)
+    check_str(dim, "dim", func)
     keys = list(grids)
     stacked = xr.concat([grids[k] for k in keys], dim=dim, combine_attrs="drop_conflicts")
     stacked = stacked.assign_coords({dim: keys})
@@ -240,6 +255,18 @@ def rearrange(stacked, new_load: str, **fixed):
     batch-size grid) into Figure 7's layout: training-set size on the x axis,
     one plot per width.
     """
+    func = "rearrange()"
+    check_dataset(stacked, "stacked", func, "an xarray.Dataset from stack_grids()")
+    check_str(new_load, "new_load", func)
+    if new_load not in stacked.dims:
+        raise parameter_error(func, "new_load", f"a dimension of 'stacked', one of {list(stacked.dims)}", new_load)
+    if "temperature" not in stacked.attrs:
+        raise parameter_error(func, "stacked", "a grid whose attrs name its 'temperature' dimension",
+                              f"attrs {dict(stacked.attrs)}", "Pass the result of stack_grids().")
+    unknown = [name for name in fixed if name not in stacked.dims]
+    if unknown:
+        raise parameter_error(func, "fixed", f"keywords that name dimensions of 'stacked', from {list(stacked.dims)}",
+                              fixed)
     selected = stacked.sel(fixed)
     temperature = stacked.attrs["temperature"]
     order = [temperature, new_load] + [d for d in selected.dims if d not in (temperature, new_load)]

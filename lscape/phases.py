@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from lscape.validation import ParameterError, check_choice, check_float, check_int, parameter_error
+from lscape.validation import (
+    ParameterError, check_choice, check_data_array, check_dataset, check_float, check_int, parameter_error,
+)
 
 PHASES = ("I", "II", "III", "IV-A", "IV-B")
 NOT_CONVERGED = "NC"
@@ -77,6 +79,14 @@ class Thresholds:
     mc_tolerance: float = float("nan")
     cka_threshold: float = float("nan")
 
+    def __post_init__(self):
+        func = "Thresholds()"
+        object.__setattr__(self, "sharpness", _check_sharpness(self.sharpness, func))
+        check_choice(self.mc_variable, "mc_variable", func, MC_VARIABLES)
+        for name in ("boundaries", "log_spans", "floors"):
+            if not isinstance(getattr(self, name), dict):
+                raise parameter_error(func, name, "a dict from sharpness variable to number", getattr(self, name))
+
     def as_attrs(self) -> dict:
         """Return the thresholds as flat netCDF-friendly attributes."""
         attrs = {
@@ -107,7 +117,17 @@ def phase_labels(sharp: np.ndarray, poor: np.ndarray, similar: np.ndarray) -> np
         ``"III"`` flat and poorly connected, ``"IV-A"``/``"IV-B"`` flat, well
         connected, dissimilar/similar.
     """
-    sharp, poor, similar = (np.asarray(a, dtype=bool) for a in (sharp, poor, similar))
+    func = "phase_labels()"
+    arrays = {}
+    for name, value in (("sharp", sharp), ("poor", poor), ("similar", similar)):
+        array = None if isinstance(value, (str, bytes)) else np.asarray(value)
+        if array is None or array.dtype != bool:
+            raise parameter_error(func, name, "a numpy.ndarray of bool", value)
+        arrays[name] = array
+    if not arrays["sharp"].shape == arrays["poor"].shape == arrays["similar"].shape:
+        raise parameter_error(func, "similar", f"a bool array of the shape of 'sharp', {arrays['sharp'].shape}",
+                              similar, f"'poor' has shape {arrays['poor'].shape}.")
+    sharp, poor, similar = arrays["sharp"], arrays["poor"], arrays["similar"]
     labels = np.empty(sharp.shape, dtype=object)
     labels[sharp & poor] = "I"
     labels[sharp & ~poor] = "II"
@@ -237,6 +257,7 @@ def _thresholds(results: xr.Dataset, loss_threshold, mc_tolerance, cka_threshold
     Returns the :class:`Thresholds`, the cell means, the grid's two
     dimensions and the sharpness variables with a narrow range.
     """
+    check_dataset(results, "results", func, "an xarray.Dataset from lscape.grid.run_grid() or lscape.reference.load()")
     sharpness = _check_sharpness(sharpness, func)
     check_choice(mc, "mc", func, MC_VARIABLES)
     sharp_level = check_float(sharp_level, "sharp_level", func, 0.0, 1.0)
@@ -470,6 +491,8 @@ def confidence(
         As :func:`classify`, or if ``num_resamples`` or ``seed`` is invalid.
     """
     func = "confidence()"
+    check_dataset(results, "results", func, "an xarray.Dataset from lscape.grid.run_grid() or lscape.reference.load()")
+    check_data_array(phase, "phase", func, "an xarray.DataArray from lscape.phases.classify() or None")
     num_resamples = check_int(num_resamples, "num_resamples", func, 1)
     seed = check_int(seed, "seed", func, 0)
     options = {

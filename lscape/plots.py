@@ -8,7 +8,9 @@ import numpy as np
 import xarray as xr
 
 from lscape.phases import LOCALLY_SHARP, NOT_CONVERGED, PHASES, POORLY_CONNECTED, classify, is_missing
-from lscape.validation import parameter_error
+from lscape.validation import (
+    check_bool, check_data_array, check_dataset, check_float, check_str, parameter_error,
+)
 
 # Panel letter, variable, title, colormap, log10 of the value.
 PANELS = {
@@ -59,6 +61,38 @@ def _axes_for(dataset: xr.Dataset) -> tuple[str, str]:
     return dims[1], dims[0]
 
 
+def _check_grid(dataset, func: str) -> tuple[str, str]:
+    """Return the (load, temperature) dimension names of ``dataset`` after checking it is a grid."""
+    check_dataset(dataset, "dataset", func, "an xarray.Dataset from lscape.grid.run_grid() or lscape.reference.load()")
+    try:
+        return _axes_for(dataset)
+    except ValueError as error:
+        raise parameter_error(
+            func, "dataset", "a grid with a load and a temperature dimension", f"dims {list(dataset.dims)}",
+            "Set dataset.attrs['load'] and dataset.attrs['temperature'] to the two dimension names.",
+        ) from error
+
+
+def _check_axes(ax, func: str) -> None:
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise parameter_error(func, "ax", "a matplotlib.axes.Axes", ax)
+
+
+def _check_variable(dataset: xr.Dataset, name, func: str, parameter: str = "name") -> str:
+    """Return ``name`` after checking it is a variable of ``dataset``."""
+    if not isinstance(name, str) or name not in dataset.data_vars:
+        raise parameter_error(func, parameter, f"a variable of the dataset, one of {list(dataset.data_vars)}", name)
+    return name
+
+
+def _check_phase_labels(phase, func: str) -> None:
+    check_data_array(phase, "phase", func, "an xarray.DataArray from lscape.phases.classify()")
+    if phase is None:
+        raise parameter_error(func, "phase", "an xarray.DataArray from lscape.phases.classify()", phase)
+
+
 def _setup_axis(ax, dataset, load, temperature):
     x_edges, x_log = _edges(dataset[load].values)
     y_edges, y_log = _edges(dataset[temperature].values)
@@ -103,7 +137,19 @@ def plot_panel(ax, dataset: xr.Dataset, name: str, title: str | None = None, cma
     """
     import matplotlib.colors as mcolors
 
-    load, temperature = _axes_for(dataset)
+    func = "plot_panel()"
+    _check_axes(ax, func)
+    load, temperature = _check_grid(dataset, func)
+    _check_variable(dataset, name, func)
+    if title is not None:
+        check_str(title, "title", func)
+    from matplotlib.colors import Colormap
+
+    if not isinstance(cmap, (str, Colormap)):
+        raise parameter_error(func, "cmap", "a colormap name (str) or a matplotlib.colors.Colormap", cmap)
+    check_bool(log10, "log10", func)
+    check_bool(annotate, "annotate", func)
+    check_bool(colorbar, "colorbar", func)
     values = _cell_mean(dataset, name).transpose(temperature, load).values.astype(float)
     shown = values.copy()
     if log10:
@@ -160,7 +206,13 @@ def plot_phase_map(ax, dataset: xr.Dataset, phase: xr.DataArray | None = None,
     """
     from matplotlib.colors import ListedColormap
 
-    load, temperature = _axes_for(dataset)
+    func = "plot_phase_map()"
+    _check_axes(ax, func)
+    load, temperature = _check_grid(dataset, func)
+    check_data_array(phase, "phase", func, "an xarray.DataArray from lscape.phases.classify() or None")
+    check_data_array(confidence, "confidence", func, "an xarray.DataArray from lscape.phases.confidence() or None")
+    check_float(confidence_level, "confidence_level", func, 0.0, 1.0)
+    check_bool(boundaries, "boundaries", func)
     phase = classify(dataset, **classify_options) if phase is None else phase
     labels = _label_grid(phase, load, temperature)
     order = list(PHASES) + [NOT_CONVERGED, ""]
@@ -232,7 +284,16 @@ def plot_phase_boundaries(ax, dataset: xr.Dataset, phase: xr.DataArray, color: s
     """
     from matplotlib.collections import LineCollection
 
-    load, temperature = _axes_for(dataset)
+    func = "plot_phase_boundaries()"
+    _check_axes(ax, func)
+    load, temperature = _check_grid(dataset, func)
+    _check_phase_labels(phase, func)
+    from matplotlib.colors import is_color_like
+
+    if not is_color_like(color):
+        raise parameter_error(func, "color", "a matplotlib color, such as 'white' or (1, 1, 1)", color)
+    check_float(linewidth, "linewidth", func, 0.0, None, closed="neither")
+    check_bool(legend, "legend", func)
     labels = _label_grid(phase, load, temperature)
     x_edges, _ = _edges(dataset[load].values)
     y_edges, _ = _edges(dataset[temperature].values)
@@ -263,7 +324,13 @@ def plot_phase_boundaries(ax, dataset: xr.Dataset, phase: xr.DataArray, color: s
 
 def plot_confidence(ax, dataset: xr.Dataset, confidence: xr.DataArray, colorbar: bool = True):
     """Draw each cell's phase confidence (share of agreeing resamples) as a heat map."""
-    load, temperature = _axes_for(dataset)
+    func = "plot_confidence()"
+    _check_axes(ax, func)
+    load, temperature = _check_grid(dataset, func)
+    check_data_array(confidence, "confidence", func, "an xarray.DataArray from lscape.phases.confidence()")
+    if confidence is None:
+        raise parameter_error(func, "confidence", "an xarray.DataArray from lscape.phases.confidence()", confidence)
+    check_bool(colorbar, "colorbar", func)
     shares = confidence.transpose(temperature, load).values.astype(float)
     x_edges, y_edges = _setup_axis(ax, dataset, load, temperature)
     mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_invalid(shares), cmap="Greys_r", vmin=0.5, vmax=1.0,
@@ -318,6 +385,20 @@ def plot_panels(dataset: xr.Dataset, panels: str = "abcdefg", phase_map: bool = 
     """
     import matplotlib.pyplot as plt
 
+    func = "plot_panels()"
+    _check_grid(dataset, func)
+    if not isinstance(panels, str) or not panels or set(panels) - set(PANELS):
+        raise parameter_error(func, "panels", f"a non-empty string of panel letters from {''.join(PANELS)!r}", panels)
+    check_bool(phase_map, "phase_map", func)
+    if title is not None:
+        check_str(title, "title", func)
+    check_bool(annotate, "annotate", func)
+    check_data_array(phase, "phase", func, "an xarray.DataArray from lscape.phases.classify() or None")
+    check_data_array(confidence, "confidence", func, "an xarray.DataArray from lscape.phases.confidence() or None")
+    if not isinstance(boundaries, (str, Sequence)) or set(boundaries) - set(PANELS) - {"phase"}:
+        raise parameter_error(func, "boundaries", f"panel letters from {''.join(PANELS)!r} or 'phase'",
+                              boundaries)
+
     letters = [p for p in panels if p in PANELS and PANELS[p][0] in dataset]
     if panels == "abcdefg" and len(letters) == 7:
         rows = [["a", "phase" if phase_map else "."], ["b", "c", "d"], ["e", "f", "g"]]
@@ -337,10 +418,6 @@ def plot_panels(dataset: xr.Dataset, panels: str = "abcdefg", phase_map: bool = 
                 continue
             axes[key] = figure.add_subplot(spec[r, offset + 2 * c : offset + 2 * c + 2])
     targets = set(boundaries)
-    unknown = targets - set(PANELS) - {"phase"}
-    if unknown:
-        raise parameter_error("plot_panels()", "boundaries", f"panel letters from {''.join(PANELS)!r} or 'phase'",
-                              boundaries)
     legend_on = next((key for key in axes if key in targets and key != "phase"), None)
     if phase is None and (phase_map or targets):
         phase = classify(dataset, **classify_options)
@@ -366,7 +443,16 @@ def plot_curve_profiles(dataset: xr.Dataset, pair: str | None = None, variable: 
     """
     import matplotlib.pyplot as plt
 
-    load, temperature = _axes_for(dataset)
+    func = "plot_curve_profiles()"
+    load, temperature = _check_grid(dataset, func)
+    _check_variable(dataset, variable, func, "variable")
+    if not {"pair", "t"} <= set(dataset[variable].dims):
+        raise parameter_error(func, "variable", "a curve profile over (pair, t), such as 'curve_error'", variable,
+                              f"Its dims are {dataset[variable].dims}.")
+    pairs = [str(label) for label in dataset["pair"].values]
+    if pair is not None and pair not in pairs:
+        raise parameter_error(func, "pair", f"None or one of {pairs}", pair)
+    check_bool(baseline, "baseline", func)
     pair = pair if pair is not None else str(dataset["pair"].values[0])
     temps = list(dataset[temperature].values)
     if temperature not in INVERSE_TEMPERATURE:

@@ -20,6 +20,10 @@ from typing import Any
 
 import torch
 
+from lscape.validation import (
+    check_float, check_optional_path, check_path, check_str, check_type, parameter_error,
+)
+
 FORMAT_VERSION = 1  # bump when the meaning of a stored record changes
 FORMAT_FIELD = "lscape_format"
 
@@ -49,6 +53,10 @@ def provenance(device: str, seconds: float | None = None) -> dict:
     Stored with every record of a run or a pair, beside the settings and
     seeds that its key is computed from.
     """
+    if not isinstance(device, (str, torch.device)):
+        raise parameter_error("provenance()", "device", "a device name (str) or a torch.device", device)
+    if seconds is not None:
+        check_float(seconds, "seconds", "provenance()", 0.0)
     record = {
         "lscape": _version(),
         "torch": torch.__version__,
@@ -82,13 +90,28 @@ def config_key(config: Any) -> str:
 
     Keys are computed from canonical JSON (sorted keys), so equal settings
     give equal keys whatever the order they were given in.
+
+    Raises
+    ------
+    ParameterError
+        If ``json.dumps`` cannot serialise ``config`` (e.g. a numpy integer,
+        a path or an arbitrary object). Converting such values to text here
+        would make keys depend on their ``str()`` form.
     """
-    text = json.dumps({"format": FORMAT_VERSION, "config": config}, sort_keys=True, default=str)
+    try:
+        text = json.dumps({"format": FORMAT_VERSION, "config": config}, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise parameter_error(
+            "config_key()", "config", "JSON-serialisable data (dict, list, str, int, float, bool or None)", config,
+            f"json.dumps failed: {error}. Convert numpy scalars with int() or float() and paths with str().",
+        ) from None
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(check_path(path, "path", "atomic_write_bytes()"))
+    check_type(data, "data", "atomic_write_bytes()", bytes, "bytes")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -112,10 +135,14 @@ class Store:
     """
 
     def __init__(self, root: str | os.PathLike | None = None):
+        root = check_optional_path(root, "root", "Store()")
         self.root = Path(root).expanduser() if root is not None else default_results_dir()
 
     def path(self, kind: str, key: str, suffix: str = ".json") -> Path:
         """Return the file of record ``key`` of ``kind``."""
+        check_str(kind, "kind", "Store.path()")
+        check_str(key, "key", "Store.path()")
+        check_str(suffix, "suffix", "Store.path()")
         return self.root / kind / f"{key}{suffix}"
 
     def has(self, kind: str, key: str, suffix: str = ".json") -> bool:
@@ -141,6 +168,7 @@ class Store:
 
     def write_json(self, kind: str, key: str, record: dict) -> None:
         """Store a JSON record atomically, tagged with the store format."""
+        check_type(record, "record", "Store.write_json()", dict, "a dict")
         text = json.dumps({**record, FORMAT_FIELD: FORMAT_VERSION}, sort_keys=True, indent=1, allow_nan=True)
         atomic_write_bytes(self.path(kind, key), text.encode())
 
@@ -168,6 +196,7 @@ class Store:
         """Store a state dict atomically, tagged with the store format."""
         import io
 
+        check_type(state_dict, "state_dict", "Store.write_checkpoint()", dict, "a dict (a model's state_dict())")
         buffer = io.BytesIO()
         torch.save({FORMAT_FIELD: FORMAT_VERSION, "state_dict": state_dict}, buffer)
         atomic_write_bytes(self.path(kind, key, ".pt"), buffer.getvalue())

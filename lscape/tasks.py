@@ -24,7 +24,7 @@ from lscape.train import TrainingDivergedWarning, train
 from lscape.validation import parameter_error
 
 
-def resolve_device(device, func: str = "run_grid()", check_available: bool = True) -> str:
+def resolve_device(device, func: str = "resolve_device()", check_available: bool = True) -> str:
     """Return the torch device string ``device`` stands for; ``"auto"`` picks a GPU when there is one.
 
     Raises

@@ -10,7 +10,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lscape.validation import check_bool, check_choice, check_float, check_int
+from lscape.validation import (
+    check_bool, check_callable, check_choice, check_float, check_int, check_module, check_tensor, check_type,
+    coerce_numbers, parameter_error,
+)
 
 LR_SCHEDULES = ("constant", "step", "inverse_sqrt")
 OPTIMIZERS = ("sgd", "adam")
@@ -88,6 +91,7 @@ class TrainConfig:
 
     def __post_init__(self):
         func = "TrainConfig()"
+        coerce_numbers(self)
         check_int(self.batch_size, "batch_size", func, 1)
         check_float(self.lr, "lr", func, 0.0, None, closed="neither")
         check_float(self.momentum, "momentum", func, 0.0, 1.0, closed="left")
@@ -106,6 +110,7 @@ class TrainConfig:
 
     def epoch_cap(self, num_train: int) -> int:
         """Return the number of epochs after which training stops at the latest."""
+        num_train = check_int(num_train, "num_train", "TrainConfig.epoch_cap()", 1)
         steps_per_epoch = math.ceil(num_train / self.batch_size)
         return max(self.max_epochs, math.ceil(self.min_steps / steps_per_epoch))
 
@@ -160,6 +165,8 @@ def _lr_factor(config: TrainConfig, step: int, epoch: int, epoch_cap: int) -> fl
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Return the optimizer ``config.optimizer`` over the model's parameters."""
+    check_module(model, "model", "make_optimizer()")
+    check_type(config, "config", "make_optimizer()", TrainConfig, "a lscape.train.TrainConfig")
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), weight_decay=config.weight_decay)
     return torch.optim.SGD(
@@ -205,7 +212,19 @@ def train(
     """
     from tqdm.auto import tqdm
 
-    check_bool(progress, "progress", "train()")
+    func = "train()"
+    check_module(model, "model", func)
+    check_tensor(X, "X", func, min_ndim=1)
+    check_tensor(y, "y", func, min_ndim=1)
+    if len(X) != len(y) or len(X) == 0:
+        raise parameter_error(func, "y", f"a non-empty tensor with as many rows as X ({len(X)})", y,
+                              f"Its shape is {tuple(y.shape)}.")
+    check_type(config, "config", func, TrainConfig, "a lscape.train.TrainConfig")
+    if loss_fn is not None:
+        check_callable(loss_fn, "loss_fn", func, "a callable loss_fn(outputs, y) or None")
+    check_bool(progress, "progress", func)
+    if eval_fn is not None:
+        check_callable(eval_fn, "eval_fn", func, "a callable eval_fn(model, epoch) or None")
     loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     device = next(model.parameters()).device
     X, y = X.to(device), y.to(device)
@@ -265,4 +284,5 @@ def train(
 
 def config_dict(config: TrainConfig) -> dict:
     """Return the config as a plain dict (for hashing and provenance)."""
+    check_type(config, "config", "config_dict()", TrainConfig, "a lscape.train.TrainConfig")
     return asdict(config)

@@ -13,6 +13,15 @@ import torch
 from torch import nn
 
 from lscape.translation import PAD
+from lscape.validation import check_int, parameter_error
+
+
+def _check_heads(dim, heads, func: str) -> None:
+    """Check that ``dim`` splits into ``heads`` heads of equal size."""
+    dim = check_int(dim, "dim", func, 1)
+    heads = check_int(heads, "heads", func, 1)
+    if dim % heads:
+        raise parameter_error(func, "dim", f"a multiple of heads = {heads}", dim)
 
 
 class MultiHeadAttention(nn.Module):
@@ -20,6 +29,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
+        _check_heads(dim, heads, "MultiHeadAttention()")
         self.heads = heads
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
@@ -49,6 +59,8 @@ class EncoderLayer(nn.Module):
 
     def __init__(self, dim: int, heads: int, hidden: int):
         super().__init__()
+        _check_heads(dim, heads, "EncoderLayer()")
+        check_int(hidden, "hidden", "EncoderLayer()", 1)
         self.norm1, self.attention = nn.LayerNorm(dim), MultiHeadAttention(dim, heads)
         self.norm2, self.feed_forward = nn.LayerNorm(dim), _FeedForward(dim, hidden)
 
@@ -63,6 +75,8 @@ class DecoderLayer(nn.Module):
 
     def __init__(self, dim: int, heads: int, hidden: int):
         super().__init__()
+        _check_heads(dim, heads, "DecoderLayer()")
+        check_int(hidden, "hidden", "DecoderLayer()", 1)
         self.norm1, self.self_attention = nn.LayerNorm(dim), MultiHeadAttention(dim, heads)
         self.norm2, self.cross_attention = nn.LayerNorm(dim), MultiHeadAttention(dim, heads)
         self.norm3, self.feed_forward = nn.LayerNorm(dim), _FeedForward(dim, hidden)
@@ -112,6 +126,11 @@ class Seq2SeqTransformer(nn.Module):
     def __init__(self, dim: int, src_vocab: int, tgt_vocab: int, src_len: int, layers: int = 6, heads: int = 8,
                  max_len: int = 256):
         super().__init__()
+        func = "Seq2SeqTransformer()"
+        _check_heads(dim, heads, func)
+        for name, value, low in (("src_vocab", src_vocab, 2), ("tgt_vocab", tgt_vocab, 2), ("src_len", src_len, 1),
+                                 ("layers", layers, 1), ("max_len", max_len, 1)):
+            check_int(value, name, func, low)
         self.dim, self.src_len = dim, src_len
         self.source_embedding = nn.Embedding(src_vocab, dim, padding_idx=PAD)
         self.target_embedding = nn.Embedding(tgt_vocab, dim, padding_idx=PAD)

@@ -21,6 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lscape.validation import (
+    check_choice, check_float, check_int, check_optional_path, check_path, check_tensor, check_type, parameter_error,
+)
+
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 IGNORE_INDEX = -100  # torch.nn.CrossEntropyLoss's default ignore_index
@@ -38,6 +42,13 @@ class Vocabulary:
     @classmethod
     def build(cls, sentences: list[list[str]], max_size: int = MAX_VOCABULARY) -> "Vocabulary":
         """Keep the ``max_size`` most frequent words of ``sentences`` (ties in alphabetical order)."""
+        func = "Vocabulary.build()"
+        if isinstance(sentences, (str, bytes)) or not isinstance(sentences, (list, tuple)):
+            raise parameter_error(func, "sentences", "a list of tokenized sentences (lists of str)", sentences)
+        for index, sentence in enumerate(sentences):
+            if isinstance(sentence, (str, bytes)) or not isinstance(sentence, (list, tuple)):
+                raise parameter_error(func, f"sentences[{index}]", "a list of str (a tokenized sentence)", sentence)
+        max_size = check_int(max_size, "max_size", func, 0)
         counts = Counter(word for sentence in sentences for word in sentence)
         ranked = sorted(counts, key=lambda word: (-counts[word], word))
         return cls(SPECIALS + tuple(ranked[:max_size]))
@@ -72,6 +83,7 @@ class Vocabulary:
 
 def tokenize(line: str) -> list[str]:
     """Lower-case ``line`` and split it into words and punctuation marks."""
+    check_type(line, "line", "tokenize()", str, "a str")
     return re.findall(r"\w+|[^\w\s]", line.lower())
 
 
@@ -98,6 +110,8 @@ def synthetic_pairs(num_pairs: int = 5000, seed: int = 0) -> list[tuple[list[str
     -------
     list of (source words, target words)
     """
+    num_pairs = check_int(num_pairs, "num_pairs", "synthetic_pairs()", 1)
+    seed = check_int(seed, "seed", "synthetic_pairs()", 0)
     rng = np.random.default_rng(seed)
     source_syllables = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "du")
     target_syllables = ("ash", "el", "orn", "ud", "ix", "ay", "eth", "om", "ur", "in")
@@ -150,6 +164,9 @@ def read_parallel_text(source_path: str | os.PathLike, target_path: str | os.Pat
     ValueError
         If the files have different numbers of lines.
     """
+    # An int would be taken by open() as a file descriptor, and closed after reading.
+    source_path = check_path(source_path, "source_path", "read_parallel_text()")
+    target_path = check_path(target_path, "target_path", "read_parallel_text()")
     with open(source_path, encoding="utf-8") as stream:
         sources = stream.read().splitlines()
     with open(target_path, encoding="utf-8") as stream:
@@ -179,6 +196,16 @@ def encode_pairs(
     ``S = source_length`` and ``T = target_length`` count the ``<eos>``
     (and ``<bos>``) tokens; longer sentences are cut.
     """
+    func = "encode_pairs()"
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (list, tuple)):
+        raise parameter_error(func, "pairs", "a list of (source words, target words) pairs", pairs)
+    for index, pair in enumerate(pairs):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise parameter_error(func, f"pairs[{index}]", "a (source words, target words) pair", pair)
+    check_type(source_vocabulary, "source_vocabulary", func, Vocabulary, "a lscape.translation.Vocabulary")
+    check_type(target_vocabulary, "target_vocabulary", func, Vocabulary, "a lscape.translation.Vocabulary")
+    source_length = check_int(source_length, "source_length", func, 1)
+    target_length = check_int(target_length, "target_length", func, 1)
     n = len(pairs)
     source = np.full((n, source_length), PAD, dtype=np.int64)
     decoder_input = np.full((n, target_length), PAD, dtype=np.int64)
@@ -219,8 +246,14 @@ def load_translation(name: str, train_size: int | None = None, seed: int = 0, da
         holds ``src_vocab`` and ``src_len`` for :func:`lscape.models.build`.
         The vocabularies are built from the training pairs kept.
     """
-    from lscape.data import Dataset, local_folder
-    from lscape.validation import check_int
+    from lscape.data import TRANSLATION_DATASETS, Dataset, local_folder
+
+    func = "load_translation()"
+    check_choice(name, "name", func, TRANSLATION_DATASETS)
+    if train_size is not None:
+        train_size = check_int(train_size, "train_size", func, 10)
+    seed = check_int(seed, "seed", func, 0)
+    data_dir = check_optional_path(data_dir, "data_dir", func)
 
     if name == "synthetic_translation":
         pairs = synthetic_pairs(5000, seed=0)
@@ -231,7 +264,7 @@ def load_translation(name: str, train_size: int | None = None, seed: int = 0, da
         test_pairs = read_parallel_text(folder / "test.de", folder / "test.en")
 
     size = DEFAULT_TRAIN_PAIRS if train_size is None else train_size
-    size = min(check_int(size, "train_size", "load_dataset()", 10, None), len(train_pairs))
+    size = min(size, len(train_pairs))
     keep = np.sort(np.random.default_rng(seed).choice(len(train_pairs), size=size, replace=False))
     train_pairs = [train_pairs[i] for i in keep]
 
@@ -270,6 +303,12 @@ def token_mixup_inputs(
     torch.Tensor
         Shape ``(num_samples, S + T)``, int64.
     """
+    func = "token_mixup_inputs()"
+    check_tensor(X, "X", func, ndim=2)
+    src_len = check_int(src_len, "src_len", func, 1, X.shape[1])
+    num_samples = check_int(num_samples, "num_samples", func, 1)
+    alpha = check_float(alpha, "alpha", func, 0.0, None, closed="neither")
+    seed = check_int(seed, "seed", func, 0)
     rng = np.random.default_rng(seed)
     first = torch.from_numpy(rng.integers(0, len(X), num_samples))
     second = torch.from_numpy(rng.integers(0, len(X), num_samples))
@@ -289,6 +328,13 @@ def token_noise_inputs(
 
     The translation analogue of uniform pixel noise; shape ``(num_samples, S + T)``.
     """
+    func = "token_noise_inputs()"
+    check_tensor(X, "X", func, ndim=2)
+    src_len = check_int(src_len, "src_len", func, 1, X.shape[1])
+    vocab_size = check_int(vocab_size, "vocab_size", func, len(SPECIALS) + 1)
+    num_samples = check_int(num_samples, "num_samples", func, 1)
+    fraction = check_float(fraction, "fraction", func, 0.0, 1.0)
+    seed = check_int(seed, "seed", func, 0)
     rng = np.random.default_rng(seed)
     index = torch.from_numpy(rng.integers(0, len(X), num_samples))
     noisy = X[index].clone()

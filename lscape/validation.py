@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,8 +25,19 @@ def parameter_error(func: str, name: str, expected: str, value: Any, hint: str =
     return _fail(func, name, expected, value, hint)
 
 
+MAX_REPR = 200  # longer reprs (a model, a tensor) are cut, and the type is named
+
+
+def shown(value: Any) -> str:
+    """Return ``repr(value)``, cut to :data:`MAX_REPR` characters with the type named when longer."""
+    text = repr(value)
+    if len(text) <= MAX_REPR:
+        return text
+    return f"{text[:MAX_REPR]}... (a {type(value).__module__}.{type(value).__qualname__})"
+
+
 def _fail(func: str, name: str, expected: str, value: Any, hint: str = "") -> ParameterError:
-    message = f"The '{name}' parameter of {func} must be {expected}. Got {value!r} instead."
+    message = f"The '{name}' parameter of {func} must be {expected}. Got {shown(value)} instead."
     if hint:
         message += " " + hint
     return ParameterError(message)
@@ -63,7 +76,9 @@ def check_float(
     and says which ends of ``[low, high]`` are allowed.
     """
     expected = f"a real number in {_interval(low, high, closed)}"
-    if isinstance(value, bool):
+    # float() parses numeric strings, but dataclass fields keep the value as
+    # passed, so a string would reach the optimizer. Strings are rejected here.
+    if isinstance(value, (bool, str, bytes)):
         raise _fail(func, name, expected, value)
     try:
         number = float(value)
@@ -93,6 +108,18 @@ def check_bool(value: Any, name: str, func: str) -> bool:
     return value
 
 
+# PyYAML follows YAML 1.1, which reads a number in exponent notation without a
+# decimal point (``5e-4``) as a string. YAML 1.2 reads it as a float.
+_EXPONENT_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
+
+
+def _yaml_exponent_float(item: Any) -> Any:
+    """Return ``item`` as a float when it is a string that YAML 1.2 reads as one, else unchanged."""
+    if isinstance(item, str) and _EXPONENT_FLOAT.fullmatch(item):
+        return float(item)
+    return item
+
+
 def check_list(
     value: Any,
     name: str,
@@ -118,7 +145,7 @@ def check_list(
                 func, name, expected, value,
                 "Pass a YAML list such as '[2, 4, 8]' (with papermill: -y 'widths: [2, 4, 8]').",
             )
-        value = parsed
+        value = [_yaml_exponent_float(item) for item in parsed]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
@@ -140,8 +167,101 @@ def check_type(value: Any, name: str, func: str, types: type | tuple[type, ...],
 
 def check_path(value: Any, name: str, func: str) -> str:
     """Return ``value`` as a path string after checking it is a ``str`` or ``os.PathLike``."""
-    import os
-
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
         raise _fail(func, name, "a non-empty path (str or os.PathLike)", value)
     return os.fspath(value)
+
+
+def check_optional_path(value: Any, name: str, func: str) -> str | None:
+    """Return None, or ``value`` as a path string after the checks of :func:`check_path`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or str(value) == "":
+        raise _fail(func, name, "a non-empty path (str or os.PathLike) or None", value)
+    return os.fspath(value)
+
+
+def check_str(value: Any, name: str, func: str) -> str:
+    """Return ``value`` after checking it is a non-empty str."""
+    if not isinstance(value, str) or not value:
+        raise _fail(func, name, "a non-empty str", value)
+    return value
+
+
+def check_callable(value: Any, name: str, func: str, described: str = "a callable") -> Any:
+    """Return ``value`` after checking it can be called."""
+    if not callable(value):
+        raise _fail(func, name, described, value)
+    return value
+
+
+def check_module(value: Any, name: str, func: str) -> Any:
+    """Return ``value`` after checking it is a ``torch.nn.Module``."""
+    from torch import nn
+
+    if not isinstance(value, nn.Module):
+        raise _fail(func, name, "a torch.nn.Module", value)
+    return value
+
+
+def check_tensor(value: Any, name: str, func: str, ndim: int | None = None, min_ndim: int | None = None) -> Any:
+    """Return ``value`` after checking it is a ``torch.Tensor``, optionally of ``ndim`` dimensions.
+
+    ``min_ndim`` sets a lower bound on the number of dimensions instead of an exact count.
+    """
+    import torch
+
+    if ndim is not None:
+        expected = f"a torch.Tensor with {ndim} dimension(s)"
+    elif min_ndim is not None:
+        expected = f"a torch.Tensor with at least {min_ndim} dimension(s)"
+    else:
+        expected = "a torch.Tensor"
+    if not isinstance(value, torch.Tensor):
+        raise _fail(func, name, expected, value)
+    if (ndim is not None and value.dim() != ndim) or (min_ndim is not None and value.dim() < min_ndim):
+        raise _fail(func, name, expected, value, f"Its shape is {tuple(value.shape)}.")
+    return value
+
+
+def check_dataset(value: Any, name: str, func: str, described: str = "an xarray.Dataset") -> Any:
+    """Return ``value`` after checking it is an ``xarray.Dataset``."""
+    import xarray as xr
+
+    if not isinstance(value, xr.Dataset):
+        raise _fail(func, name, described, value)
+    return value
+
+
+def check_data_array(value: Any, name: str, func: str, described: str = "an xarray.DataArray or None") -> Any:
+    """Return ``value`` after checking it is an ``xarray.DataArray`` or None."""
+    import xarray as xr
+
+    if value is not None and not isinstance(value, xr.DataArray):
+        raise _fail(func, name, described, value)
+    return value
+
+
+def coerce_numbers(instance: Any) -> None:
+    """Turn the numeric fields of a frozen dataclass into plain ``int`` and ``float`` in place.
+
+    NumPy scalars become Python numbers, and a float field given as a string
+    in exponent notation (``"5e-4"``, which PyYAML reads from a YAML file
+    or from papermill's ``-y``) becomes a float. Other values are left for
+    the field's check to reject. Store keys are computed from these fields,
+    so equal settings must have equal types.
+    """
+    from dataclasses import fields
+
+    for field in fields(instance):
+        value = getattr(instance, field.name)
+        kind = str(field.type)
+        if isinstance(value, np.bool_):
+            value = bool(value)
+        elif isinstance(value, np.integer):
+            value = int(value)
+        elif isinstance(value, np.floating) or ("float" in kind and isinstance(value, str)):
+            value = _yaml_exponent_float(value) if isinstance(value, str) else float(value)
+        else:
+            continue
+        object.__setattr__(instance, field.name, value)

@@ -24,11 +24,13 @@ from torch import nn
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from lscape.train import TrainConfig, TrainResult, _lr_factor, train
-from lscape.validation import check_type, parameter_error
+from lscape.validation import check_module, check_type, parameter_error
 
 
 def vectorizable(model: nn.Module, config: TrainConfig) -> str | None:
     """Return why ``model`` cannot be trained vectorised under ``config``, or None if it can."""
+    check_module(model, "model", "vectorizable()")
+    check_type(config, "config", "vectorizable()", TrainConfig, "a TrainConfig")
     if config.optimizer != "sgd":
         return f"optimizer {config.optimizer!r} (only SGD is vectorised)"
     for name, module in model.named_modules():

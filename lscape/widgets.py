@@ -18,7 +18,7 @@ import xarray as xr
 
 from lscape.phases import NOT_CONVERGED
 from lscape.plots import AXIS_LABELS, INVERSE_TEMPERATURE, PANELS, _axes_for
-from lscape.validation import check_bool, check_choice, check_int, check_type, parameter_error
+from lscape.validation import check_bool, check_choice, check_data_array, check_int, check_type, parameter_error
 
 #: The seven panels a-g of Figure 2 in Yang et al. (2021), in that order: (variable, title, log scale).
 SLICE_METRICS = tuple((name, title.replace(" (log10)", ""), log10) for name, title, _, log10 in PANELS.values())
@@ -59,6 +59,10 @@ def _check_metrics(results: xr.Dataset, metrics, func: str, load: str, temperatu
             )
         chosen.append(known.get(name, (name, results[name].attrs.get("long_name", name), False)))
     return chosen
+
+
+def _check_phase(phase, func: str) -> None:
+    check_data_array(phase, "phase", func, "an xarray.DataArray from lscape.phases.classify() or None")
 
 
 def _check_value(results: xr.Dataset, dim: str, value, name: str, func: str):
@@ -195,6 +199,7 @@ def plot_row_slice(results: xr.Dataset, temperature_value, metrics: Sequence[str
     load, temperature = _check_results(results, func)
     temperature_value = _check_value(results, temperature, temperature_value, "temperature_value", func)
     chosen = _check_metrics(results, metrics, func, load, temperature)
+    _check_phase(phase, func)
     return _slice_figure(results, load, temperature, temperature_value, chosen, phase,
                          f"{temperature} = {temperature_value:g}: every metric against {load}")
 
@@ -212,6 +217,7 @@ def plot_column_slice(results: xr.Dataset, load_value, metrics: Sequence[str] | 
     load, temperature = _check_results(results, func)
     load_value = _check_value(results, load, load_value, "load_value", func)
     chosen = _check_metrics(results, metrics, func, load, temperature)
+    _check_phase(phase, func)
     return _slice_figure(results, temperature, load, load_value, chosen, phase,
                          f"{load} = {load_value:g}: every metric against {temperature}")
 
@@ -254,6 +260,7 @@ def plot_cell_profile(results: xr.Dataset, load_value, temperature_value, variab
                               f"variables {list(results.data_vars)}", "Run the grid with curve metrics enabled.")
     load_value = _check_value(results, load, load_value, "load_value", func)
     temperature_value = _check_value(results, temperature, temperature_value, "temperature_value", func)
+    _check_phase(phase, func)
 
     cell = results.sel({load: load_value, temperature: temperature_value})
     t = results["t"].values
@@ -373,6 +380,7 @@ def slice_explorer(results: xr.Dataset, metrics: Sequence[str] | None = None, ph
     if not chosen:
         raise parameter_error(func, "results", "a grid with at least one of the seven metrics",
                               f"variables {list(results.data_vars)}")
+    _check_phase(phase, func)
     dpi = check_int(dpi, "dpi", func, 20, 300)
     max_images = check_int(max_images, "max_images", func, 1)
     has_profiles = "curve_error" in results and "t" in results["curve_error"].dims

@@ -247,7 +247,7 @@ def test_one_model_message(blobs):
 
 def test_not_a_module_message(blobs):
     with pytest.raises(ParameterError, match=r"The 'models\[1\]' parameter of diagnose\(\) must be a "
-                                             r"torch\.nn\.Module\. Got 'str' instead"):
+                                             r"torch\.nn\.Module\. Got 'model' instead"):
         diagnose([PlainMLP(), "model"], blobs)
 
 

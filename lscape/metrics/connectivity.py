@@ -20,10 +20,32 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from lscape.validation import ParameterError, check_bool, check_choice, check_float, check_int
+from lscape.validation import (
+    ParameterError, check_bool, check_callable, check_choice, check_float, check_int, check_module, check_tensor,
+    check_type, parameter_error,
+)
 
 DEFAULT_T = (0.0, 0.25, 0.5, 0.75, 1.0)
 CURVE_KINDS = ("bezier", "polychain")
+
+
+def _check_t(t, func: str) -> list[float]:
+    """Return the evaluation points ``t`` as floats after checking they rise from 0 to 1."""
+    expected = "an increasing list of at least 3 points from 0 to 1"
+    if isinstance(t, (str, bytes)) or not isinstance(t, (Sequence, np.ndarray)):
+        raise parameter_error(func, "t", expected, t)
+    values = [check_float(v, f"t[{i}]", func, 0.0, 1.0) for i, v in enumerate(t)]
+    if len(values) < 3 or values[0] != 0.0 or values[-1] != 1.0 or sorted(values) != values:
+        raise parameter_error(func, "t", expected, values)
+    return values
+
+
+def _check_training_set(X, y, func: str) -> None:
+    check_tensor(X, "X", func, min_ndim=1)
+    check_tensor(y, "y", func, min_ndim=1)
+    if len(y) != len(X) or len(X) == 0:
+        raise parameter_error(func, "y", f"a non-empty tensor with as many rows as X ({len(X)})", y,
+                              f"Its shape is {tuple(y.shape)}.")
 
 
 def _trainable_names(model: nn.Module) -> list[str]:
@@ -56,6 +78,8 @@ class BezierCurve(nn.Module):
     def __init__(self, model_a: nn.Module, model_b: nn.Module, num_bends: int = 1, kind: str = "bezier"):
         super().__init__()
         func = "BezierCurve()"
+        check_module(model_a, "model_a", func)
+        check_module(model_b, "model_b", func)
         num_bends = check_int(num_bends, "num_bends", func, 0)
         self.kind = check_choice(kind, "kind", func, CURVE_KINDS)
         names_a = [n for n, _ in model_a.named_parameters()]
@@ -201,9 +225,19 @@ def fit_curve(
     from tqdm.auto import tqdm
 
     func = "fit_curve()"
+    check_module(model_a, "model_a", func)
+    check_module(model_b, "model_b", func)
+    _check_training_set(X, y, func)
+    check_int(num_bends, "num_bends", func, 0)
+    check_choice(kind, "kind", func, CURVE_KINDS)
     epochs = check_int(epochs, "epochs", func, 0)
     batch_size = check_int(batch_size, "batch_size", func, 1)
     lr = check_float(lr, "lr", func, 0.0, None, closed="neither")
+    check_float(momentum, "momentum", func, 0.0, 1.0, closed="left")
+    check_float(weight_decay, "weight_decay", func, 0.0)
+    check_int(seed, "seed", func, 0)
+    if loss_fn is not None:
+        check_callable(loss_fn, "loss_fn", func, "a callable loss_fn(outputs, y) or None")
     check_bool(progress, "progress", func)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
 
@@ -306,6 +340,18 @@ def evaluate_curve(
     BatchNorm statistics are recomputed at every ``t`` over ``bn_data``
     (default ``X``), then the model is evaluated in eval mode.
     """
+    func = "evaluate_curve()"
+    check_type(curve, "curve", func, BezierCurve, "a lscape.metrics.BezierCurve")
+    _check_training_set(X, y, func)
+    if isinstance(t, (str, bytes)) or not isinstance(t, (Sequence, np.ndarray)):
+        raise parameter_error(func, "t", "a list of points in [0, 1]", t)
+    for index, value in enumerate(t):
+        check_float(value, f"t[{index}]", func, 0.0, 1.0)
+    check_int(batch_size, "batch_size", func, 1)
+    if loss_fn is not None:
+        check_callable(loss_fn, "loss_fn", func, "a callable loss_fn(outputs, y) summed over the batch, or None")
+    if bn_data is not None:
+        check_tensor(bn_data, "bn_data", func, min_ndim=1)
     loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
     device = curve.bends[0].device if len(curve.bends) else X.device
     X, y = X.to(device), y.to(device)
@@ -335,7 +381,11 @@ def mc_score(values: Sequence[float], include_endpoints: bool = False) -> tuple[
     in the authors' code; then a mere difference between the endpoints'
     values shows up as a barrier of half that difference.
     """
-    values = np.asarray(values, dtype=float)
+    check_bool(include_endpoints, "include_endpoints", "mc_score()")
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise parameter_error("mc_score()", "values", "a 1D profile of at least 3 numbers", values) from None
     if values.ndim != 1 or len(values) < 3:
         raise ParameterError(
             f"mc_score(): 'values' must be a 1D profile with at least 3 points. Got shape {values.shape}."
@@ -407,12 +457,13 @@ def mode_connectivity(
     -------
     ConnectivityResult
     """
-    t = [check_float(v, f"t[{i}]", "mode_connectivity()", 0.0, 1.0) for i, v in enumerate(t)]
-    if len(t) < 3 or t[0] != 0.0 or t[-1] != 1.0 or sorted(t) != t:
-        raise ParameterError(
-            "The 't' parameter of mode_connectivity() must be an increasing list of at least 3 "
-            f"points from 0 to 1. Got {t!r} instead."
-        )
+    func = "mode_connectivity()"
+    check_module(model_a, "model_a", func)
+    check_module(model_b, "model_b", func)
+    _check_training_set(X, y, func)
+    t = _check_t(t, func)
+    check_bool(include_endpoints, "include_endpoints", func)
+    check_bool(linear_baseline, "linear_baseline", func)
     curve = fit_curve(model_a, model_b, X, y, **fit_options)
     profile = evaluate_curve(curve, X, y, t)
     mc, best = mc_score(profile.error, include_endpoints)
@@ -468,9 +519,19 @@ def mode_connectivity_pairs(
     """
     import itertools
 
-    if len(models) < 2:
-        raise ParameterError(f"mode_connectivity_pairs(): 'models' needs at least 2 models. Got {len(models)}.")
+    func = "mode_connectivity_pairs()"
+    if isinstance(models, (str, bytes)) or not isinstance(models, Sequence) or len(models) < 2:
+        raise parameter_error(func, "models", "a list of at least 2 torch.nn.Module objects", models)
+    for index, model in enumerate(models):
+        check_module(model, f"models[{index}]", func)
+    _check_training_set(X, y, func)
+    if pairs is not None and (isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence)):
+        raise parameter_error(func, "pairs", "a list of (int, int) index pairs or None", pairs)
     pairs = list(pairs) if pairs is not None else list(itertools.combinations(range(len(models)), 2))
+    for pair in pairs:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+                and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in pair)):
+            raise parameter_error(func, "pairs", "a list of (int, int) index pairs or None", pairs)
     for a, b in pairs:
         if not (0 <= a < len(models) and 0 <= b < len(models)) or a == b:
             raise ParameterError(

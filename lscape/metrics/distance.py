@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from lscape.validation import ParameterError
+from lscape.validation import ParameterError, check_bool, check_module
 
 
 @torch.no_grad()
@@ -24,8 +24,11 @@ def l2_distance(model_a: nn.Module, model_b: nn.Module, include_buffers: bool = 
     Raises
     ------
     ParameterError
-        If the models' parameter names or shapes differ.
+        If an argument has the wrong type, or the models' parameter names or shapes differ.
     """
+    check_module(model_a, "model_a", "l2_distance()")
+    check_module(model_b, "model_b", "l2_distance()")
+    check_bool(include_buffers, "include_buffers", "l2_distance()")
     params_a = {n: p for n, p in model_a.named_parameters() if p.requires_grad}
     params_b = {n: p for n, p in model_b.named_parameters() if p.requires_grad}
     if include_buffers:

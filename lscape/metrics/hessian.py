@@ -18,14 +18,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from lscape.validation import ParameterError, check_choice, check_float, check_int
+from lscape.validation import (
+    ParameterError, check_callable, check_choice, check_float, check_int, check_module, check_tensor, parameter_error,
+)
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-@contextmanager
 def eval_mode(model: nn.Module):
-    """Put ``model`` in eval mode and restore each submodule's mode on exit."""
+    """Put ``model`` in eval mode and restore each submodule's mode on exit (a context manager)."""
+    check_module(model, "model", "eval_mode()")
+    return _eval_mode(model)
+
+
+@contextmanager
+def _eval_mode(model: nn.Module):
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:
@@ -35,22 +42,49 @@ def eval_mode(model: nn.Module):
             module.training = training
 
 
+DATA_EXPECTED = "an (X, y) pair of tensors or an iterable of such batches (e.g. a DataLoader)"
+
+
+def _is_tensor_pair(data) -> bool:
+    return isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(d, torch.Tensor) for d in data)
+
+
+def _check_data(data, func: str) -> None:
+    """Check the form of ``data`` without iterating a loader, because iterating would consume a generator."""
+    if _is_tensor_pair(data):
+        return
+    if isinstance(data, (str, bytes, dict)) or not isinstance(data, Iterable):
+        raise parameter_error(func, "data", DATA_EXPECTED, data)
+    if isinstance(data, (tuple, list)):
+        if not data:
+            raise parameter_error(func, "data", DATA_EXPECTED, data)
+        for batch in data:
+            if not (isinstance(batch, (tuple, list)) and len(batch) >= 2
+                    and all(isinstance(part, torch.Tensor) for part in batch[:2])):
+                raise parameter_error(func, "data", DATA_EXPECTED, data)
+
+
+def _check_operator_arguments(func: str, model, loss_fn, data, dtype) -> None:
+    check_module(model, "model", func)
+    check_callable(loss_fn, "loss_fn", func, "a callable loss_fn(outputs, y)")
+    _check_data(data, func)
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise parameter_error(func, "dtype", "a floating-point torch.dtype (e.g. torch.float64) or None", dtype)
+
+
 def _as_batches(data) -> list[Batch]:
     """Normalise ``data`` to a list of ``(X, y)`` batches.
 
     Accepts one ``(X, y)`` pair of tensors or any iterable of such pairs (a
     ``torch.utils.data.DataLoader`` included).
     """
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(d, torch.Tensor) for d in data):
+    if _is_tensor_pair(data):
         return [(data[0], data[1])]
     if isinstance(data, Iterable):
         batches = [(b[0], b[1]) for b in data]
         if batches:
             return batches
-    raise ParameterError(
-        "The 'data' parameter must be an (X, y) pair of tensors or an iterable of such "
-        f"batches (e.g. a DataLoader). Got {type(data).__name__} instead."
-    )
+    raise parameter_error("the Hessian operator", "data", DATA_EXPECTED, data)
 
 
 class HessianOperator:
@@ -81,6 +115,7 @@ class HessianOperator:
     """
 
     def __init__(self, model: nn.Module, loss_fn, data, dtype: torch.dtype | None = None):
+        _check_operator_arguments(f"{type(self).__name__}()", model, loss_fn, data, dtype)
         if dtype is not None:
             import copy
 
@@ -160,6 +195,7 @@ class FuncHessianOperator(HessianOperator):
     def __init__(self, model: nn.Module, loss_fn, data, dtype: torch.dtype | None = None):
         from torch.func import functional_call, grad
 
+        _check_operator_arguments(f"{type(self).__name__}()", model, loss_fn, data, dtype)
         if dtype is not None:
             import copy
 
@@ -225,6 +261,7 @@ BACKENDS = {"autograd": HessianOperator, "func": FuncHessianOperator}
 def make_operator(model: nn.Module, loss_fn, data, dtype=None, backend: str = "autograd") -> HessianOperator:
     """Return the Hessian operator of ``backend`` ("autograd": double backward; "func": vmapped torch.func)."""
     check_choice(backend, "backend", "make_operator()", tuple(BACKENDS))
+    _check_operator_arguments("make_operator()", model, loss_fn, data, dtype)
     return BACKENDS[backend](model, loss_fn, data, dtype)
 
 
@@ -432,8 +469,10 @@ def hessian_eigenvalues(
         If an argument is out of range or ``k`` exceeds the number of parameters.
     """
     func = "hessian_eigenvalues()"
+    _check_operator_arguments(func, model, loss_fn, data, dtype)
     max_iter, tol, seed = _check_common(func, max_iter, tol, seed)
     check_choice(method, "method", func, ("power", "lanczos", "dense"))
+    check_choice(backend, "backend", func, tuple(BACKENDS))
     k = check_int(k, "k", func, 1)
     with eval_mode(model):
         operator = make_operator(model, loss_fn, data, dtype, backend)
@@ -558,8 +597,10 @@ def hessian_trace(
         If an argument is out of range (hutch++ needs ``max_iter >= 3``).
     """
     func = "hessian_trace()"
+    _check_operator_arguments(func, model, loss_fn, data, dtype)
     max_iter, tol, seed = _check_common(func, max_iter, tol, seed)
     check_choice(method, "method", func, ("hutchinson", "hutch++"))
+    check_choice(backend, "backend", func, tuple(BACKENDS))
     if method == "hutch++":
         max_iter = check_int(max_iter, "max_iter", func, 3)
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -600,7 +641,12 @@ class DensityResult:
 
     def density(self, grid: np.ndarray, sigma: float | None = None) -> np.ndarray:
         """Return the Gaussian-smoothed density on ``grid`` (integrates to about 1)."""
-        grid = np.asarray(grid, dtype=float)
+        try:
+            grid = np.asarray(grid, dtype=float)
+        except (TypeError, ValueError):
+            raise parameter_error("DensityResult.density()", "grid", "an array of eigenvalues", grid) from None
+        if sigma is not None:
+            sigma = check_float(sigma, "sigma", "DensityResult.density()", 0.0, None, closed="neither")
         if sigma is None:
             spread = self.nodes.max() - self.nodes.min()
             sigma = max(spread, 1e-12) * 1e-2
@@ -676,6 +722,7 @@ def hessian_density(
     DensityResult
     """
     func = "hessian_density()"
+    _check_operator_arguments(func, model, loss_fn, data, dtype)
     num_steps = check_int(num_steps, "num_steps", func, 1)
     num_runs = check_int(num_runs, "num_runs", func, 1)
     seed = check_int(seed, "seed", func, 0)
@@ -706,6 +753,11 @@ def fixed_batch(X: torch.Tensor, y: torch.Tensor, size: int = 200, seed: int = 0
 
     The paper measures the Hessian on one batch of 200 training samples.
     """
+    check_tensor(X, "X", "fixed_batch()", min_ndim=1)
+    check_tensor(y, "y", "fixed_batch()", min_ndim=1)
+    if len(y) != len(X):
+        raise parameter_error("fixed_batch()", "y", f"a tensor with as many rows as X ({len(X)})", y,
+                              f"Its shape is {tuple(y.shape)}.")
     size = min(check_int(size, "size", "fixed_batch()", 1), len(X))
     generator = torch.Generator().manual_seed(check_int(seed, "seed", "fixed_batch()", 0))
     index = torch.randperm(len(X), generator=generator)[:size]

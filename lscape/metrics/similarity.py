@@ -13,7 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lscape.validation import ParameterError, check_choice, check_float, check_int
+from lscape.validation import (
+    ParameterError, check_bool, check_choice, check_float, check_int, check_module, check_tensor, parameter_error,
+)
 
 
 class ConstantRepresentationWarning(RuntimeWarning):
@@ -62,10 +64,13 @@ def cka(X, Y, debiased: bool = False, gram: bool = False) -> float:
     Raises
     ------
     ParameterError
-        If the sample counts differ or ``m`` is too small (m < 2 biased, m < 4 debiased).
+        If an argument has the wrong type, the sample counts differ or ``m`` is
+        too small (m < 2 biased, m < 4 debiased).
     """
-    X = np.asarray(X.detach().cpu() if isinstance(X, torch.Tensor) else X, dtype=np.float64)
-    Y = np.asarray(Y.detach().cpu() if isinstance(Y, torch.Tensor) else Y, dtype=np.float64)
+    check_bool(debiased, "debiased", "cka()")
+    check_bool(gram, "gram", "cka()")
+    X = _as_matrix(X, "X")
+    Y = _as_matrix(Y, "Y")
     if X.ndim != 2 or Y.ndim != 2:
         raise ParameterError(f"cka(): X and Y must be 2D arrays. Got shapes {X.shape} and {Y.shape}.")
     m = X.shape[0]
@@ -102,6 +107,17 @@ def cka(X, Y, debiased: bool = False, gram: bool = False) -> float:
 
     scale = max(np.abs(gram_x).max(), np.abs(gram_y).max(), 1e-300)
     return _ratio(xy, xx, yy, np.finfo(np.float64).eps * m * scale**2)
+
+
+def _as_matrix(value, name: str) -> np.ndarray:
+    """Return a tensor or array-like of numbers as a float64 numpy array."""
+    expected = "a 2D array of numbers (numpy.ndarray, torch.Tensor or nested lists)"
+    if isinstance(value, (str, bytes)):
+        raise parameter_error("cka()", name, expected, value)
+    try:
+        return np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise parameter_error("cka()", name, expected, value) from None
 
 
 def _ratio(xy: float, xx: float, yy: float, tiny: float) -> float:
@@ -143,6 +159,9 @@ def mixup_inputs(
         Shape ``(num_samples, *input_shape)``.
     """
     func = "mixup_inputs()"
+    check_tensor(X, "X", func, min_ndim=1)
+    if not X.is_floating_point() or len(X) == 0:
+        raise parameter_error(func, "X", "a non-empty floating-point torch.Tensor", X)
     num_samples = check_int(num_samples, "num_samples", func, 1)
     alpha = check_float(alpha, "alpha", func, 0.0, None, closed="neither")
     rng = np.random.default_rng(check_int(seed, "seed", func, 0))
@@ -161,6 +180,9 @@ def noisy_inputs(
     Shape ``(num_samples, *input_shape)``; ``magnitude`` is in input units.
     """
     func = "noisy_inputs()"
+    check_tensor(X, "X", func, min_ndim=1)
+    if not X.is_floating_point() or len(X) == 0:
+        raise parameter_error(func, "X", "a non-empty floating-point torch.Tensor", X)
     num_samples = check_int(num_samples, "num_samples", func, 1)
     magnitude = check_float(magnitude, "magnitude", func, 0.0)
     generator = torch.Generator().manual_seed(check_int(seed, "seed", func, 0))
@@ -204,7 +226,12 @@ def representations(
         If ``layer`` names no submodule.
     """
     func = "representations()"
+    check_module(model, "model", func)
+    check_tensor(inputs, "inputs", func, min_ndim=1)
     check_choice(output, "output", func, ("softmax", "logits"))
+    batch_size = check_int(batch_size, "batch_size", func, 1)
+    if layer is not None and not isinstance(layer, str):
+        raise parameter_error(func, "layer", "a submodule name (str) or None", layer)
     modules = dict(model.named_modules())
     if layer is not None and layer not in modules:
         names = [name for name in modules if name][:20]
@@ -241,6 +268,14 @@ def model_cka(
     ``output`` and ``layer`` are as in :func:`representations`; both models
     see exactly the same inputs.
     """
+    func = "model_cka()"
+    check_module(model_a, "model_a", func)
+    check_module(model_b, "model_b", func)
+    check_tensor(inputs, "inputs", func, min_ndim=1)
+    check_choice(output, "output", func, ("softmax", "logits"))
+    check_bool(debiased, "debiased", func)
+    if layer is not None and not isinstance(layer, str):
+        raise parameter_error(func, "layer", "a submodule name (str) or None", layer)
     return cka(
         representations(model_a, inputs, output, layer=layer).numpy(),
         representations(model_b, inputs, output, layer=layer).numpy(),
