@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from lscape.data import DATASETS, TRANSLATION_DATASETS
 from lscape.models import MODELS
 from lscape.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
-from lscape.validation import check_bool, check_choice, check_float, check_int, coerce_numbers, parameter_error
+from lscape.validation import (
+    ParameterError, check_bool, check_choice, check_float, check_int, coerce_numbers, parameter_error,
+)
 
 # Knobs a grid may vary, with their role and a validator: check(value, name, func).
 LOAD_KNOBS = {
@@ -119,7 +121,10 @@ class RunConfig:
                 func, "model", "'transformer' for a translation data set and a classifier otherwise",
                 self.model, f"The data set is {self.dataset!r}.",
             )
-        self.train_config()  # validates the training fields
+        try:
+            self.train_config()  # validates the training fields
+        except ParameterError as error:
+            raise ParameterError(str(error).replace("of TrainConfig()", "of RunConfig()")) from None
 
     def train_config(self) -> TrainConfig:
         """Return the :class:`TrainConfig` part, with the linear scaling rule applied to ``lr``."""

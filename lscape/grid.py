@@ -10,6 +10,7 @@ import tempfile
 import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from lscape.config import LOAD_KNOBS, TEMPERATURE_KNOBS, MetricSettings, RunConfig
-from lscape.store import Store, config_key
+from lscape.store import Store, config_key, shared_file_mode
 from lscape.tasks import cell_task, pair_keys, pair_task, resolve_device, run_keys, run_task
 from lscape.validation import (
     ParameterError, check_bool, check_choice, check_dataset, check_int, check_list, check_path, check_type,
@@ -31,7 +32,7 @@ RUN_VARIABLES = (
     "hessian_matvecs", "epochs", "steps", "best_epoch", "train_seconds",
     "best_test_accuracy", "best_test_loss", "hessian_seconds",
 )
-RUN_FLAGS = ("stopped_early", "diverged")
+RUN_FLAGS = ("stopped_early", "diverged", "hessian_converged")
 PAIR_VARIABLES = ("cka", "l2_distance", "cka_seconds")
 CURVE_VARIABLES = ("mc", "mc_loss", "t_star", "linear_mc", "curve_seconds")
 PROFILE_VARIABLES = ("curve_error", "curve_loss", "linear_error", "linear_loss")
@@ -73,11 +74,19 @@ class GridSpec:
 
     def __post_init__(self):
         func = "GridSpec()"
+        check_type(self.base, "base", func, RunConfig, "a RunConfig")
+        check_type(self.metrics, "metrics", func, MetricSettings, "a MetricSettings")
+        check_type(self.name, "name", func, str, "a str")
         check_choice(self.load, "load", func, tuple(LOAD_KNOBS))
         check_choice(self.temperature, "temperature", func, tuple(TEMPERATURE_KNOBS))
         loads = check_list(self.load_values, "load_values", func, LOAD_KNOBS[self.load])
         temps = check_list(self.temperature_values, "temperature_values", func, TEMPERATURE_KNOBS[self.temperature])
-        seeds = check_list(self.seeds, "seeds", func, lambda v, n, f: check_int(v, n, f, 0), min_length=2)
+        seeds = check_list(self.seeds, "seeds", func, lambda v, n, f: check_int(v, n, f, 0))
+        if len(seeds) < 2:
+            raise parameter_error(
+                func, "seeds", "a list of at least 2 seeds", self.seeds,
+                "CKA, L2 distance and mode connectivity compare pairs of seeds.",
+            )
         object.__setattr__(self, "load_values", tuple(sorted(loads)))
         object.__setattr__(self, "temperature_values", tuple(sorted(temps)))
         object.__setattr__(self, "seeds", tuple(seeds))
@@ -133,14 +142,19 @@ def _check_against_data(spec: GridSpec) -> None:
     batch_sizes = spec.temperature_values if spec.temperature == "batch_size" else (spec.base.batch_size,)
     for batch_size in batch_sizes:
         if batch_size > smallest:
+            if len(sizes) > 1:
+                where = f"the smallest training set of this grid, train_size={smallest} of {spec.base.dataset!r}"
+            else:
+                where = f"the number of training examples of {spec.base.dataset!r}"
             raise ParameterError(
-                f"The 'batch_size' values of GridSpec() must be ints in [1, {smallest}] (the number of "
-                f"training examples of {spec.base.dataset!r}; a larger batch is the same as a full batch). "
-                f"Got {batch_size} instead."
+                f"The 'batch_size' values of GridSpec() must be ints in [1, {smallest}] ({where}). "
+                f"Got {batch_size} instead. A batch cannot hold more examples than the training set it is "
+                f"drawn from: drop that batch size, or the training-set sizes below it."
             )
 
 
 EXECUTORS = ("local", "dask", "tcp://<scheduler host>:<port>")
+SCHEDULER_TIMEOUT = 30  # seconds to wait for a Dask scheduler given by address
 
 
 def _make_executor(workers: int, threads: int) -> cf.Executor | None:
@@ -183,12 +197,22 @@ def _executor(executor, workers: int, threads: int, needed: bool):
     from lscape.tasks import init_worker
 
     if executor == "dask":
+        # Everything binds to the loopback interface; the scheduler's HTTP server takes a free port.
         cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
         )
         client = distributed.Client(cluster)
     else:
-        cluster, client = None, distributed.Client(executor)
+        cluster = None
+        try:
+            client = distributed.Client(executor, timeout=SCHEDULER_TIMEOUT)
+        except OSError as error:
+            raise ConnectionError(
+                f"run_grid() could not connect to the Dask scheduler at executor={executor!r} within "
+                f"{SCHEDULER_TIMEOUT} s ({error}). Start the scheduler, check the address it prints, "
+                f"or use executor='local'. Nothing was computed."
+            ) from None
     try:
         client.run(init_worker, threads)
         slots = sum(info["nthreads"] for info in client.scheduler_info()["workers"].values())
@@ -317,7 +341,13 @@ def run_grid(
     remaining = {cell: 0 for cell in spec.cells()}
     for job in list(run_jobs) + list(pending_pairs):
         remaining[job[:2]] += 1
-    units = _run_units(run_jobs, str(store.root), metrics, device, vectorize_seeds)
+    fallback = _vectorize_fallback(spec) if vectorize_seeds else None
+    if fallback is not None and run_jobs:
+        warnings.warn(
+            f"run_grid(vectorize_seeds=True): the seeds of {spec.base.model!r} are trained one after the other "
+            f"because of its {fallback}.", UserWarning, stacklevel=2,
+        )
+    units = _run_units(run_jobs, str(store.root), metrics, device, vectorize_seeds and fallback is None)
 
     bar = tqdm(total=len(remaining), desc=f"{spec.name}: cells", unit="cell", disable=not progress)
     bar.update(sum(1 for count in remaining.values() if count == 0))
@@ -329,8 +359,11 @@ def run_grid(
             bar.update(1)
 
     needed = bool(run_jobs or pending_pairs) and (executor != "local" or workers > 1)
+    slots = None
     try:
         with _executor(executor, workers, threads, needed) as (pool, max_in_flight):
+            if pool is not None and not isinstance(executor, cf.Executor):
+                slots = max_in_flight
             if pool is None:
                 from lscape.tasks import local_threads
 
@@ -352,11 +385,38 @@ def run_grid(
         "wall_seconds": time.perf_counter() - started,
         "device": device,
         "executor": executor if isinstance(executor, str) else type(executor).__name__,
-        "workers": workers,
-        "vectorize_seeds": int(vectorize_seeds),
+        "vectorize_seeds": int(vectorize_seeds and fallback is None),
     })
+    if slots is not None:
+        result.attrs["workers"] = slots  # worker processes that ran this call's tasks
+    _warn_unconverged(result, spec)
     save_netcdf(result, store.root / "grids" / f"{spec.name}-{spec.key()}.nc")
     return result
+
+
+def _vectorize_fallback(spec: GridSpec) -> str | None:
+    """Return why the grid's model cannot train its seeds vectorised, or None if it can."""
+    from lscape.tasks import build_model, dataset_for
+    from lscape.vectorized import vectorizable
+
+    config = spec.config(spec.temperature_values[0], spec.load_values[0], spec.seeds[0])
+    return vectorizable(build_model(config, dataset_for(config)), config.train_config())
+
+
+def _warn_unconverged(result: xr.Dataset, spec: GridSpec) -> None:
+    """Warn once when Hessian estimates of some runs stopped at hessian_max_iter before reaching hessian_tol."""
+    from lscape.metrics.hessian import HessianConvergenceWarning
+
+    flags = result["hessian_converged"].values
+    measured = np.isfinite(flags)
+    missed = int((flags[measured] == 0).sum())
+    if missed:
+        warnings.warn(
+            f"{missed} of {int(measured.sum())} runs of grid {spec.name!r}: the Hessian eigenvalue or trace did not "
+            f"reach hessian_tol={spec.metrics.hessian_tol:g} within hessian_max_iter={spec.metrics.hessian_max_iter} "
+            f"products; the variable 'hessian_converged' marks them. Raise hessian_max_iter for tighter estimates.",
+            HessianConvergenceWarning, stacklevel=3,
+        )
 
 
 def _run_units(run_jobs: dict, root: str, metrics: dict, device: str, vectorize: bool) -> list:
@@ -543,6 +603,7 @@ _DESCRIPTIONS = {
     "best_test_loss": ("Lowest test cross-entropy over the epochs (optimal early stopping; needs record_test)", "nats"),
     "stopped_early": ("1 if the plateau stopping rule fired before the epoch cap", "1"),
     "diverged": ("1 if the training loss became NaN or infinite (not converged, NC)", "1"),
+    "hessian_converged": ("1 if the eigenvalue and trace estimates reached hessian_tol within hessian_max_iter", "1"),
     "cka": ("Linear CKA of the two models' outputs on perturbed training inputs", "1"),
     "l2_distance": ("L2 distance between the two models' trainable parameters", "1"),
     "mc": ("Mode connectivity on training 0-1 error: (e(0)+e(1))/2 - e(t*)", "%"),
@@ -572,6 +633,7 @@ def save_netcdf(dataset: xr.Dataset, path: str | os.PathLike) -> Path:
     os.close(handle)
     try:
         dataset.to_netcdf(temporary, engine="netcdf4")
+        os.chmod(temporary, shared_file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -96,15 +96,16 @@ def resolve_preset(preset: str) -> str:
 
 
 def workers_for(preset: str, workers: int | None) -> int | None:
-    """Return the worker processes for :func:`lscape.grid.run_grid`: 1 under the CI preset, else ``workers``.
+    """Return the worker processes for :func:`lscape.grid.run_grid`: ``workers`` when given, else 1 under the CI preset.
 
     CI grids are so small that starting worker processes (each imports torch)
     costs more than the work, and notebooks that run several grids start a
-    pool for each.
+    pool for each. A ``workers`` value the user passes is kept.
     """
     if workers is not None:
-        check_int(workers, "workers", "workers_for()", 1)
-    return 1 if resolve_preset(preset) == "ci" else workers
+        check_int(workers, "workers", "the figure notebook", 1)
+        return workers
+    return 1 if resolve_preset(preset) == "ci" else None
 
 
 def _split_settings(figure: str, settings: dict) -> tuple[dict, dict, dict]:

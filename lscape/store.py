@@ -29,7 +29,7 @@ FORMAT_FIELD = "lscape_format"
 
 
 class StoreFormatError(RuntimeError):
-    """A stored record was written by a newer or unknown version of lscape's store format."""
+    """A stored record cannot be read: written in another store format, or damaged."""
 
 
 def _check_format(found: Any, path: Path) -> None:
@@ -39,6 +39,14 @@ def _check_format(found: Any, path: Path) -> None:
             f"reads format {FORMAT_VERSION} only. Upgrade lscape to read it, or point results_dir "
             f"at another folder."
         )
+
+
+def _damaged(path: Path, error: Exception) -> str:
+    return (
+        f"{path} is damaged and cannot be read ({type(error).__name__}: {error}). lscape writes records "
+        f"atomically, so it was changed or cut by something else. Delete it and run the grid again to "
+        f"recompute it."
+    )
 
 
 def _version() -> str:
@@ -108,6 +116,18 @@ def config_key(config: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def shared_file_mode() -> int:
+    """Return the mode a new file gets under the process's umask (``0o666 & ~umask``).
+
+    ``tempfile.mkstemp`` creates files readable by their owner only, and the
+    rename keeps that mode. Setting this mode instead lets the collaborators
+    that the umask admits read a shared store.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(check_path(path, "path", "atomic_write_bytes()"))
@@ -119,6 +139,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, shared_file_mode())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -160,8 +181,11 @@ class Store:
         path = self.path(kind, key)
         if not path.exists():
             return None
-        with open(path) as stream:
-            record = json.load(stream)
+        try:
+            with open(path) as stream:
+                record = json.load(stream)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise StoreFormatError(_damaged(path, error)) from None
         # Records written before the field existed are format 1.
         _check_format(record.pop(FORMAT_FIELD, 1), path)
         return record
@@ -186,7 +210,12 @@ class Store:
         path = self.path(kind, key, ".pt")
         if not path.exists():
             return None
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except (EOFError, RuntimeError, ValueError) as error:
+            if "weights_only" in str(error) or "Weights only" in str(error):
+                raise  # a file that would run code when unpickled: never loaded
+            raise StoreFormatError(_damaged(path, error)) from None
         if isinstance(checkpoint, dict) and FORMAT_FIELD in checkpoint:
             _check_format(checkpoint[FORMAT_FIELD], path)
             return checkpoint["state_dict"]

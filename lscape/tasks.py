@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import asdict
 import time
 import warnings
 from contextlib import contextmanager
@@ -172,7 +173,7 @@ def _train_and_store_many(store: Store, configs: list[RunConfig], device: str, v
             "train_seconds": result.seconds / (len(configs) if together else 1),
             "epoch_losses": result.epoch_losses,
             "label_noise_applied": data.label_noise,
-            "config": config.key_dict(),
+            "config": _settings(config),
             "vectorized_seeds": [c.seed for c in configs] if together else None,
             "provenance": provenance(device, result.seconds),
         }
@@ -183,6 +184,13 @@ def _train_and_store_many(store: Store, configs: list[RunConfig], device: str, v
         store.write_json("training", key, record)
         records.append(record)
     return records
+
+
+def _settings(config: RunConfig) -> dict:
+    """Return every setting of a run (defaults included, the data folder left out) for its records."""
+    values = asdict(config)
+    del values["data_dir"]
+    return values
 
 
 def cell_task(root: str, configs: list[dict], metrics: dict, device: str = "cpu", vectorize: bool = True) -> None:
@@ -244,7 +252,7 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
 
     Returns the training record. A diverged run gets NaN metrics.
     """
-    from lscape.metrics.hessian import fixed_batch, hessian_eigenvalues, hessian_trace
+    from lscape.metrics.hessian import HessianConvergenceWarning, fixed_batch, hessian_eigenvalues, hessian_trace
 
     store = Store(root)
     device = resolve_device(device, "run_task()")
@@ -270,6 +278,7 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
                 "test_accuracy": test_accuracy, "test_loss": test_loss,
                 "train_accuracy": train_accuracy, "train_loss": train_loss,
             }
+        evaluation["config"] = _settings(run)
         evaluation["provenance"] = provenance(device, time.perf_counter() - start)
         store.write_json("evaluation", keys["evaluation"], evaluation)
 
@@ -283,15 +292,21 @@ def run_task(root: str, config: dict, metrics: dict, device: str = "cpu") -> dic
             batch = (batch[0].to(device), batch[1].to(device))
             loss_fn = nn.CrossEntropyLoss()
             common = {"max_iter": settings.hessian_max_iter, "tol": settings.hessian_tol, "seed": settings.hessian_seed}
-            eig = hessian_eigenvalues(model, loss_fn, batch, k=1, **common)
-            trace = hessian_trace(model, loss_fn, batch, **common)
+            # Convergence is stored per run and summarised once by run_grid, not warned per run.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", HessianConvergenceWarning)
+                eig = hessian_eigenvalues(model, loss_fn, batch, k=1, **common)
+                trace = hessian_trace(model, loss_fn, batch, **common)
             hessian = {
+                "hessian_converged": bool(eig.converged and trace.converged),
                 "hessian_eigenvalue": float(eig.eigvals[0]),
                 "hessian_trace": trace.trace,
                 "hessian_trace_stderr": trace.stderr,
                 "hessian_matvecs": eig.num_matvecs + trace.num_matvecs,
                 "hessian_seconds": time.perf_counter() - start,
             }
+        hessian["config"] = _settings(run)
+        hessian["settings"] = settings.hessian_dict()
         hessian["provenance"] = provenance(device, time.perf_counter() - start)
         store.write_json("hessian", keys["hessian"], hessian)
     return record
@@ -311,6 +326,7 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
     if not needed:
         return
     run_a, run_b = RunConfig(**config_a), RunConfig(**config_b)
+    pair = {"a": _settings(run_a), "b": _settings(run_b)}
     model_a, record_a = load_model(store, run_a, device)
     model_b, record_b = load_model(store, run_b, device)
     diverged = record_a["diverged"] or record_b["diverged"]
@@ -320,7 +336,7 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
         start = time.perf_counter()
         distance = math.nan if diverged else l2_distance(model_a, model_b)
         store.write_json("l2", keys["l2"], {
-            "l2_distance": distance, "provenance": provenance(device, time.perf_counter() - start),
+            "l2_distance": distance, "pair": pair, "provenance": provenance(device, time.perf_counter() - start),
         })
 
     if "cka" in needed:
@@ -336,7 +352,8 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
             value = model_cka(model_a, model_b, inputs.to(device), settings.cka_output)
         seconds = time.perf_counter() - start
         store.write_json("cka", keys["cka"], {
-            "cka": value, "cka_seconds": seconds, "provenance": provenance(device, seconds),
+            "cka": value, "cka_seconds": seconds, "pair": pair, "settings": settings.cka_dict(),
+            "provenance": provenance(device, seconds),
         })
 
     if "curve" in needed:
@@ -361,6 +378,7 @@ def pair_task(root: str, config_a: dict, config_b: dict, metrics: dict, curve: b
                 "linear_loss": result.linear_profile.loss.tolist(),
                 "curve_seconds": time.perf_counter() - start,
             }
+        record.update({"pair": pair, "settings": settings.curve_dict()})
         record["provenance"] = provenance(device, time.perf_counter() - start)
         store.write_json("curve", keys["curve"], record)
 

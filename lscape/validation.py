@@ -146,6 +146,8 @@ def check_list(
                 "Pass a YAML list such as '[2, 4, 8]' (with papermill: -y 'widths: [2, 4, 8]').",
             )
         value = [_yaml_exponent_float(item) for item in parsed]
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()  # np.logspace(...) and friends
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):

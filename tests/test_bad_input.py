@@ -211,7 +211,7 @@ CASES = [
     ("grid_spec figure", lambda f, v: notebook.grid_spec(v), "grid_spec", "figure", 3),
     ("grid_spec preset", lambda f, v: notebook.grid_spec("fig2_standard", preset=v), "grid_spec", "preset", 3),
     ("resolve_preset preset", lambda f, v: notebook.resolve_preset(v), "grid_spec", "preset", "small"),
-    ("workers_for workers", lambda f, v: notebook.workers_for("default", v), "workers_for", "workers", "4"),
+    ("workers_for workers", lambda f, v: notebook.workers_for("default", v), "the figure notebook", "workers", "4"),
     ("check_results results", lambda f, v: notebook.check_results(v), "check_results", "results", "grid"),
     ("summary results", lambda f, v: notebook.summary(v), "summary", "results", "grid"),
     ("summary variables item", lambda f, v: notebook.summary(f.grid, [v]), "summary", "variables[0]", 5),
@@ -334,7 +334,8 @@ CASES = [
 
 @pytest.mark.parametrize(("call", "func", "parameter", "value"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_bad_argument_rejected(fx, call, func, parameter, value):
-    expected_start = re.escape(f"The '{parameter}' parameter of {func}() must be ")
+    caller = func if " " in func else f"{func}()"  # a notebook is named in words, a function with ()
+    expected_start = re.escape(f"The '{parameter}' parameter of {caller} must be ")
     with pytest.raises(ParameterError, match=expected_start) as raised:
         call(fx, value)
     message = str(raised.value)

@@ -238,3 +238,105 @@ def test_gpu_matches_cpu(tmp_path, reference):
     results = run_grid(_spec(), results_dir=tmp_path, device="cuda", workers=1, progress=False)
     for name in ("test_accuracy", "train_loss"):
         np.testing.assert_allclose(results[name].values, reference[name].values, rtol=2e-2, atol=1.0, err_msg=name)
+
+
+def test_store_files_follow_umask(tmp_path):
+    """Records are readable by whoever the umask admits, so a shared store works for a group."""
+    from test_grid import _spec
+
+    previous = os.umask(0o022)
+    try:
+        run_grid(_spec(load_values=(4,), temperature_values=(64,)), results_dir=tmp_path, workers=1, progress=False)
+    finally:
+        os.umask(previous)
+    modes = {path.stat().st_mode & 0o777 for path in tmp_path.rglob("*") if path.is_file()}
+    assert modes == {0o644}
+
+
+def test_damaged_records_name_their_file(tmp_path):
+    from test_grid import _spec
+
+    spec = _spec(load_values=(4,), temperature_values=(64,))
+    run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    record = next((tmp_path / "hessian").glob("*.json"))
+    record.write_text(record.read_text()[:40])
+    with pytest.raises(StoreFormatError, match=rf"{record.name} is damaged.*Delete it"):
+        run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    record.unlink()
+    checkpoint = next((tmp_path / "models").glob("*.pt"))
+    checkpoint.write_bytes(b"")
+    with pytest.raises(StoreFormatError, match=rf"{checkpoint.name} is damaged"):
+        Store(tmp_path).read_checkpoint("models", checkpoint.stem)
+
+
+def test_records_describe_themselves(tmp_path):
+    """Each record names the runs and the metric settings it was measured with."""
+    from test_grid import _spec
+
+    spec = _spec(load_values=(4,), temperature_values=(64,))
+    run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    for kind in ("training", "evaluation", "hessian"):
+        record = json.loads(next((tmp_path / kind).glob("*.json")).read_text())
+        assert record["config"]["optimizer"] == "sgd", kind  # defaults included
+        assert record["config"]["seed"] in (0, 1), kind
+    assert json.loads(next((tmp_path / "hessian").glob("*.json")).read_text())["settings"]["hessian_max_iter"] == 5
+    for kind, setting in (("cka", "cka_samples"), ("curve", "curve_epochs"), ("l2", None)):
+        record = json.loads(next((tmp_path / kind).glob("*.json")).read_text())
+        assert (record["pair"]["a"]["seed"], record["pair"]["b"]["seed"]) == (0, 1), kind
+        if setting:
+            assert setting in record["settings"], kind
+
+
+def test_unreachable_scheduler_named(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import lscape.grid as grid_module
+    from test_grid import _spec
+
+    monkeypatch.setattr(grid_module, "SCHEDULER_TIMEOUT", 2)
+    with pytest.raises(ConnectionError, match=r"executor='tcp://127.0.0.1:1'.*Nothing was computed"):
+        run_grid(_spec(), results_dir=tmp_path, executor="tcp://127.0.0.1:1", progress=False)
+    assert not any((tmp_path / kind).exists() for kind in ("training", "models"))
+
+
+def test_vectorise_fallback_warns(tmp_path, monkeypatch):
+    import lscape.grid as grid_module
+    from lscape.config import RunConfig
+    from test_grid import _spec
+
+    monkeypatch.setattr(grid_module, "cell_task", lambda *a, **k: None)
+    monkeypatch.setattr(grid_module, "run_task", lambda *a, **k: None)
+    monkeypatch.setattr(grid_module, "pair_task", lambda *a, **k: None)
+    spec = _spec(base=RunConfig(dataset="mnist1d", model="resnet18_1d", max_epochs=1), load_values=(2,),
+                 temperature_values=(64,))
+    with pytest.warns(UserWarning, match=r"seeds of 'resnet18_1d' are trained one after the other.*BatchNorm"):
+        results = run_grid(spec, results_dir=tmp_path, workers=1, progress=False, vectorize_seeds=True)
+    assert results.attrs["vectorize_seeds"] == 0
+
+
+def test_unconverged_hessian_warned_once_per_grid(tmp_path):
+    import warnings
+
+    from lscape.config import MetricSettings
+    from lscape.metrics.hessian import HessianConvergenceWarning
+    from test_grid import _spec
+
+    spec = _spec(metrics=MetricSettings(curve_pairs=0, cka_samples=32, hessian_max_iter=2, hessian_samples=50))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = run_grid(spec, results_dir=tmp_path, workers=1, progress=False)
+    hessian = [w for w in caught if issubclass(w.category, HessianConvergenceWarning)]
+    assert len(hessian) == 1
+    assert "8 of 8 runs" in str(hessian[0].message)
+    assert (results["hessian_converged"] == 0).all()
+
+
+def test_spec_parts_checked(tmp_path):
+    from test_grid import _spec
+
+    with pytest.raises(ParameterError, match=r"'base' parameter of GridSpec\(\) must be a RunConfig"):
+        _spec(base={"model": "mlp"})
+    with pytest.raises(ParameterError, match=r"'metrics' parameter of GridSpec\(\) must be a MetricSettings"):
+        _spec(metrics={"curve_epochs": 1})
+    with pytest.raises(ParameterError, match=r"'seeds' .* at least 2 seeds.*compare pairs of seeds"):
+        _spec(seeds=(0,))
+    assert _spec(load_values=np.array([4, 8])).load_values == (4, 8)

@@ -56,6 +56,7 @@ def test_ci_preset_runs_in_process(monkeypatch):
 
     monkeypatch.setenv("LSCAPE_PRESET", "ci")
     assert workers_for("default", None) == 1
+    assert workers_for("default", 2) == 2  # a value the user passes wins over the preset
     monkeypatch.delenv("LSCAPE_PRESET")
     assert workers_for("default", None) is None
     assert workers_for("default", 3) == 3
