@@ -235,7 +235,7 @@ def _check_executor(executor, func: str):
                 import distributed  # noqa: F401
             except ImportError:
                 raise parameter_error(
-                    func, "executor", accepted, executor, "Dask is not installed: pip install 'lscape[dask]'."
+                    func, "executor", accepted, executor, "Dask is not installed: pip install 'lscape[cluster]'."
                 ) from None
         return executor
     raise parameter_error(func, "executor", accepted, executor)
