@@ -10,11 +10,13 @@ Three measurements, each a ratio against a baseline timed in the same run:
    the seeds, on one torch thread, for several widths and batch sizes; the
    ratio is loop seconds over vectorised seconds.
 3. ``fig2`` (with ``--fig2``): the default Figure 2 grid from an empty store
-   with the notebook's settings and two workers; its wall time and the sum
-   of the stored per-stage times (training, evaluation, Hessian, CKA, curve
-   fitting) across all runs and pairs.
+   with the notebook's settings and two workers, then with one. It reports
+   both wall times, their ratio, and the sum of the stored per-stage times
+   (training, evaluation, Hessian, CKA, curve fitting) of the two-worker run.
 
     .venv/bin/python benchmarks/grid_benchmark.py --fig2 --out docs/grid_benchmark.json
+
+``--only`` reruns some parts and keeps the others' results in the file.
 """
 
 from __future__ import annotations
@@ -29,17 +31,18 @@ from pathlib import Path
 import torch
 
 
-def workers_ratio(epochs: int) -> dict:
+def workers_ratio(epochs: int, curve_epochs: int) -> dict:
     from lscape.config import MetricSettings, RunConfig
     from lscape.grid import GridSpec, run_grid
 
     spec = GridSpec(
-        load="width", load_values=(4, 8), temperature="batch_size", temperature_values=(32, 128),
+        load="width", load_values=(4, 8, 16), temperature="batch_size", temperature_values=(32, 128),
         seeds=(0, 1), base=RunConfig(dataset="mnist1d", model="cnn1d", max_epochs=epochs),
-        metrics=MetricSettings(curve_epochs=10, curve_lr=0.03, cka_samples=640), name="bench",
+        metrics=MetricSettings(curve_epochs=curve_epochs, curve_lr=0.03, cka_samples=640), name="bench",
     )
     cells = len(spec.cells())
-    row = {"grid": f"{cells} cells x 2 seeds, cnn1d widths 4/8, batch sizes 32/128, {epochs} epochs, curve 10 epochs"}
+    row = {"grid": f"{cells} cells x 2 seeds, cnn1d widths 4/8/16, batch sizes 32/128, {epochs} epochs, "
+                   f"curve {curve_epochs} epochs"}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as root:
             start = time.perf_counter()
@@ -118,24 +121,35 @@ def fig2_breakdown(workers: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("docs/grid_benchmark.json"), help="JSON to write")
-    parser.add_argument("--epochs", type=int, default=3, help="training epochs of the worker and vectorised cases")
-    parser.add_argument("--fig2", action="store_true", help="also run the default Figure 2 grid (about 8 min on 2 cores)")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs of the vectorised cases")
+    parser.add_argument("--worker-epochs", type=int, default=10, help="training epochs of the worker grid")
+    parser.add_argument("--only", choices=("workers", "vectorized", "fig2"), nargs="+",
+                        default=("workers", "vectorized", "fig2"), help="parts to run (fig2 also needs --fig2)")
+    parser.add_argument("--fig2", action="store_true", help="also run the default Figure 2 grid with 2 workers and with 1 (about 16 min on 2 cores)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
     report = {"machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "torch_threads": 1}}
-    report["workers"] = workers_ratio(args.epochs)
-    print(json.dumps(report["workers"]), flush=True)
-    report["vectorized"] = []
-    for width in (4, 8, 32):
-        for batch_size in (16, 128, 1024):
-            for seeds in (2, 4):
-                row = vectorized_ratio(seeds, width, batch_size, args.epochs)
-                report["vectorized"].append(row)
-                print(json.dumps(row), flush=True)
-    if args.fig2:
+    if args.out.exists():  # keep the parts this call does not rerun
+        report = {**json.loads(args.out.read_text()), **report}
+    if "workers" in args.only:
+        report["workers"] = workers_ratio(args.worker_epochs, curve_epochs=30)
+        print(json.dumps(report["workers"]), flush=True)
+    if "vectorized" in args.only:
+        report["vectorized"] = []
+        for width in (4, 8, 32):
+            for batch_size in (16, 128, 1024):
+                for seeds in (2, 4, 8):
+                    row = vectorized_ratio(seeds, width, batch_size, args.epochs)
+                    report["vectorized"].append(row)
+                    print(json.dumps(row), flush=True)
+    if args.fig2 and "fig2" in args.only:
         report["fig2"] = fig2_breakdown(workers=2)
         print(json.dumps(report["fig2"]), flush=True)
+        single = fig2_breakdown(workers=1)
+        print(json.dumps(single), flush=True)
+        report["fig2"]["wall_seconds_1_worker"] = single["wall_seconds"]
+        report["fig2"]["ratio_2_workers_to_1"] = round(single["wall_seconds"] / report["fig2"]["wall_seconds"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")
