@@ -61,15 +61,18 @@ def _axes_for(dataset: xr.Dataset) -> tuple[str, str]:
     return dims[1], dims[0]
 
 
-def _check_grid(dataset, func: str) -> tuple[str, str]:
-    """Return the (load, temperature) dimension names of ``dataset`` after checking it is a grid."""
-    check_dataset(dataset, "dataset", func, "an xarray.Dataset from lscape.grid.run_grid() or lscape.reference.load()")
+def _check_grid(dataset, func: str, name: str = "dataset") -> tuple[str, str]:
+    """Return the (load, temperature) dimension names of ``dataset`` after checking it is a grid.
+
+    ``name`` is the caller's parameter name, used in the error message.
+    """
+    check_dataset(dataset, name, func, "an xarray.Dataset from lscape.grid.run_grid() or lscape.reference.load()")
     try:
         return _axes_for(dataset)
     except ValueError as error:
         raise parameter_error(
-            func, "dataset", "a grid with a load and a temperature dimension", f"dims {list(dataset.dims)}",
-            "Set dataset.attrs['load'] and dataset.attrs['temperature'] to the two dimension names.",
+            func, name, "a grid with a load and a temperature dimension", f"dims {list(dataset.dims)}",
+            f"Set {name}.attrs['load'] and {name}.attrs['temperature'] to the two dimension names.",
         ) from error
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import xarray as xr
 
 from lscape.phases import NOT_CONVERGED
-from lscape.plots import AXIS_LABELS, INVERSE_TEMPERATURE, PANELS, _axes_for
-from lscape.validation import check_bool, check_choice, check_data_array, check_int, check_type, parameter_error
+from lscape.plots import AXIS_LABELS, INVERSE_TEMPERATURE, PANELS, _check_grid
+from lscape.validation import check_bool, check_choice, check_data_array, check_int, parameter_error
 
 #: The seven panels a-g of Figure 2 in Yang et al. (2021), in that order: (variable, title, log scale).
 SLICE_METRICS = tuple((name, title.replace(" (log10)", ""), log10) for name, title, _, log10 in PANELS.values())
@@ -29,14 +29,7 @@ REPEAT_DIMS = ("seed", "pair")
 
 def _check_results(results, func: str) -> tuple[str, str]:
     """Return the (load, temperature) dimension names of ``results`` after checking its type."""
-    check_type(results, "results", func, xr.Dataset, "an xarray.Dataset from lscape.grid.run_grid()")
-    try:
-        return _axes_for(results)
-    except ValueError as error:
-        raise parameter_error(
-            func, "results", "a grid with a load and a temperature dimension", f"dims {list(results.dims)}",
-            "Set results.attrs['load'] and results.attrs['temperature'] to the two dimension names.",
-        ) from error
+    return _check_grid(results, func, "results")
 
 
 def _check_metrics(results: xr.Dataset, metrics, func: str, load: str, temperature: str) -> list[tuple[str, str, bool]]:
