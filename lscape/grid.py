@@ -172,9 +172,9 @@ def _make_executor(workers: int, threads: int) -> cf.Executor | None:
 def _executor(executor, workers: int, threads: int, needed: bool):
     """Yield ``(pool, max_in_flight)``: the executor that runs the grid's tasks, None for in-process.
 
-    ``"local"`` is a pool of ``workers`` spawned processes; ``"dask"`` a Dask
-    ``LocalCluster`` of ``workers`` single-threaded worker processes; an
-    address such as ``"tcp://10.0.0.5:8786"`` an existing Dask scheduler.
+    ``"local"`` is a pool of ``workers`` spawned processes. ``"dask"`` is a
+    Dask ``LocalCluster`` of ``workers`` single-threaded worker processes. An
+    address such as ``"tcp://10.0.0.5:8786"`` is an existing Dask scheduler.
     Pools this function starts are shut down on exit; an external executor
     or scheduler is left running.
     """
