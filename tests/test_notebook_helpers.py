@@ -38,7 +38,7 @@ def test_unknown_setting_rejected(monkeypatch):
 
 def test_bad_setting_rejected(monkeypatch):
     monkeypatch.delenv("LSCAPE_PRESET", raising=False)
-    with pytest.raises(ParameterError, match=r"'lr' parameter of TrainConfig\(\) must be a real number in \(0, inf\)\. Got -0\.1"):
+    with pytest.raises(ParameterError, match=r"'lr' parameter of RunConfig\(\) must be a real number in \(0, inf\)\. Got -0\.1"):
         notebook.grid_spec("fig2_standard", widths=[2], batch_sizes=[16], lr=-0.1)
 
 
