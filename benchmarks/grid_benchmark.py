@@ -7,7 +7,7 @@ Three measurements, each a ratio against a baseline timed in the same run:
    reports cells per minute and their ratio.
 2. ``vectorized``: training S seeds of one cell of the default model as one
    vectorised run (:func:`lscape.vectorized.train_many`) against a loop over
-   the seeds, on one torch thread, for several widths and batch sizes; the
+   the seeds, on one torch thread, for several widths and batch sizes. The
    ratio is loop seconds over vectorised seconds.
 3. ``fig2`` (with ``--fig2``): the default Figure 2 grid from an empty store
    with the notebook's settings and two workers, then with one. It reports

@@ -230,7 +230,7 @@ def _check_executor(executor, func: str):
     if isinstance(executor, cf.Executor):
         return executor
     if isinstance(executor, str) and (executor in ("local", "dask") or "://" in executor):
-        if executor not in ("local",):
+        if executor != "local":
             try:
                 import distributed  # noqa: F401
             except ImportError:

@@ -71,8 +71,10 @@ def test_one_diverging_seed_leaves_the_others(digits):
             p.mul_(1e30)
     configs = [TrainConfig(batch_size=100, max_epochs=2, seed=s) for s in seeds]
     results = train_many(models, digits.X_train, digits.y_train, configs)
-    assert results[1].diverged and not results[0].diverged
-    assert results[0].epochs == 2 and results[1].epochs == 0
+    assert results[1].diverged
+    assert not results[0].diverged
+    assert results[0].epochs == 2
+    assert results[1].epochs == 0
     assert all(torch.isfinite(p).all() for p in models[0].parameters())
 
 
